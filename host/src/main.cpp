@@ -1,0 +1,83 @@
+// priorlab: train and evaluate VAE priors from JSON pipelines of plugins.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "pipeline.hpp"
+#include "registry.hpp"
+#include "run.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) {
+  if (g_stop.exchange(true)) std::_Exit(priorlab::host::kInterrupted);  // second Ctrl-C: leave now
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace priorlab::host;
+  CLI::App app{"priorlab: learning hierarchical priors in VAEs (VHP, REWO and baselines) from JSON pipelines"};
+  app.require_subcommand(1);
+  std::vector<std::string> plugin_paths;
+  app.add_option("--plugin-path", plugin_paths, "extra folder with plugin libraries (repeatable; searched first)");
+
+  RunRequest req;
+  auto* run = app.add_subcommand("run", "train a pipeline, then run its evaluators");
+  run->add_option("config", req.config_path, "pipeline JSON file")->required();
+  run->add_option("--set", req.overrides, "override a value: a.b.c=VALUE (repeatable)");
+  run->add_option("--out", req.out_dir, "folder for run directories")->capture_default_str();
+  run->add_option("--name", req.name, "run name (default: the pipeline's name)");
+  run->add_flag("--force", req.force, "replace an existing run directory of the same name");
+
+  std::string run_dir;
+  std::vector<std::string> resume_overrides;
+  auto* resume = app.add_subcommand("resume", "continue a stopped run from its newest checkpoint");
+  resume->add_option("run_dir", run_dir, "the run directory")->required();
+  resume->add_option("--set", resume_overrides, "override training.* values, e.g. training.iterations=50000");
+
+  std::string validate_path;
+  std::vector<std::string> validate_overrides;
+  auto* validate = app.add_subcommand("validate", "check a pipeline and print it with every default filled in");
+  validate->add_option("config", validate_path, "pipeline JSON file")->required();
+  validate->add_option("--set", validate_overrides, "override a value: a.b.c=VALUE (repeatable)");
+
+  bool brief = false;
+  auto* plugins = app.add_subcommand("plugins", "list the plugins found, with their options");
+  plugins->add_flag("--brief", brief, "names and summaries only");
+
+  std::string describe_name;
+  auto* describe = app.add_subcommand("describe", "print a plugin's options and a pipeline section using it");
+  describe->add_option("name", describe_name, "plugin name")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    Registry registry;
+    registry.discover(plugin_search_path(plugin_paths));
+    if (*plugins) {
+      std::cout << format_plugins(registry, !brief);
+      return kOk;
+    }
+    if (*describe) {
+      std::cout << format_describe(registry, describe_name);
+      return kOk;
+    }
+    if (*validate) {
+      std::cout << load_pipeline(registry, validate_path, validate_overrides).dump(2) << std::endl;
+      return kOk;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    if (*run) return run_pipeline(registry, req, &g_stop);
+    if (*resume) return resume_run(registry, run_dir, resume_overrides, &g_stop);
+  } catch (const priorlab::Error& e) {
+    std::cerr << "priorlab: error: " << e.what() << std::endl;
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "priorlab: error: " << priorlab::one_line(e.what()) << std::endl;
+    return kFailed;
+  }
+  return kOk;
+}

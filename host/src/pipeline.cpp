@@ -1,0 +1,216 @@
+#include "pipeline.hpp"
+
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "priorlab/io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace priorlab::host {
+
+json load_json_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Turn the byte offset into line:column.
+    const size_t at = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < at; ++i) {
+      if (text[i] == '\n') ++line, col = 1;
+      else ++col;
+    }
+    std::string why = e.what();
+    // nlohmann's message: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    if (const auto p = why.find(": "); p != std::string::npos) why = why.substr(p + 2);
+    throw Error(fmt::format("{}:{}:{}", path, line, col), "malformed JSON: " + why);
+  }
+}
+
+void apply_override(json& config, const std::string& assignment) {
+  const std::string where = "--set " + assignment;
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) throw Error(where, "expected KEY.PATH=VALUE");
+  const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error&) {
+    value = text;  // a bare word is a string: --set prior.plugin=vhp
+  }
+  json* node = &config;
+  std::stringstream ss(key);
+  std::string part;
+  std::vector<std::string> parts;
+  while (std::getline(ss, part, '.')) {
+    if (part.empty()) throw Error(where, "empty component in key '" + key + "'");
+    parts.push_back(part);
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const std::string& p = parts[i];
+    if (node->is_array()) {
+      if (p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) >= node->size())
+        throw Error(where, fmt::format("'{}' indexes a list of {} entries", p, node->size()));
+      node = &(*node)[std::stoul(p)];
+    } else {
+      if (node->is_null()) *node = json::object();
+      if (!node->is_object()) throw Error(where, fmt::format("'{}' is inside a {}, not an object", p, node->type_name()));
+      node = &(*node)[p];
+    }
+    if (last) *node = value;
+  }
+}
+
+OptionSet training_options() {
+  return OptionSet{}
+      .add(Option::integer("iterations", 10000).min(1).help("optimiser steps in total"))
+      .add(Option::integer("batch_size", 64).min(1).help("examples per step"))
+      .add(Option::real("learning_rate", 1e-4).greater_than(0).help("Adam step size for encoder and decoder"))
+      .add(Option::real("prior_learning_rate", 0).min(0).help("Adam step size for the prior (0: same as learning_rate)"))
+      .add(Option::integer("log_every", 50).min(1).help("steps between metrics.jsonl lines"))
+      .add(Option::integer("checkpoint_every", 1000).min(0).help("steps between checkpoints (0: only at the end)"))
+      .add(Option::integer("keep_checkpoints", 3).min(1).help("newest checkpoints kept on disk"))
+      .add(Option::integer("threads", 0).min(0).help("intra-op CPU threads (0: LibTorch's default)"));
+}
+
+OptionSet run_options() {
+  return OptionSet{}
+      .add(Option::string("name", "").help("run name: the folder under --out (default: the config file's stem)"))
+      .add(Option::string("description", "").help("free text, kept in the run directory"))
+      .add(Option::integer("seed", 0).min(0).help("seeds initialisation, batches and sampling"))
+      .add(Option::string("device", "auto").help("auto | cpu | cuda | cuda:N"))
+      .add(Option::string("data_root", "data").help("where prepared dataset files live (scripts/ put them there)"));
+}
+
+torch::Device select_device(const std::string& spec) {
+  static const std::regex valid("auto|cpu|cuda(:[0-9]+)?");
+  if (!std::regex_match(spec, valid))
+    throw Error("/device", fmt::format("expected auto, cpu, cuda or cuda:N, found \"{}\"", spec));
+  if (spec == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (spec == "cpu") return torch::kCPU;
+  if (!torch::cuda::is_available())
+    throw Error("/device", fmt::format("\"{}\" requested but this LibTorch build sees no CUDA device", spec));
+  const torch::Device d(spec);
+  if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+    throw Error("/device", fmt::format("\"{}\" requested but only {} CUDA device(s) exist", spec, torch::cuda::device_count()));
+  return d;
+}
+
+namespace {
+
+const char* const kComponentSections[] = {"dataset", "network", "prior", "objective", "scheduler"};
+
+// A plugin section {"plugin": NAME, "options": {...}} resolved against the plugin's declaration.
+json resolve_section(const Registry& registry, const json& section, const std::string& kind, const std::string& path) {
+  if (!section.is_object())
+    throw Error(path, fmt::format("expected an object {{\"plugin\": NAME, \"options\": {{...}}}}, found {}", section.type_name()));
+  for (const auto& [key, value] : section.items())
+    if (key != "plugin" && key != "options")
+      throw Error(path + "/" + key, fmt::format("unknown key '{}' (expected: plugin, options)", key));
+  if (!section.contains("plugin")) throw Error(path, fmt::format("missing \"plugin\": the name of a {} plugin", kind));
+  if (!section["plugin"].is_string())
+    throw Error(path + "/plugin", fmt::format("expected a string, found {}", section["plugin"].type_name()));
+  const std::string name = section["plugin"];
+  const PluginEntry& entry = registry.find(name, kind, path + "/plugin");
+  return json{{"plugin", name},
+              {"options", entry.options.resolve(section.value("options", json()), path + "/options")}};
+}
+
+}  // namespace
+
+json resolve_pipeline(const Registry& registry, const json& raw, const std::string& source, const std::string& default_name) {
+  auto locate = [&](const Error& e) { return e.located(source); };
+  try {
+    if (!raw.is_object()) throw Error("/", fmt::format("expected a pipeline object, found {}", raw.type_name()));
+    json out = json::object();
+    // Top-level scalars.
+    json scalars = json::object();
+    for (const auto& o : run_options().items())
+      if (raw.contains(o.name())) scalars[o.name()] = raw[o.name()];
+    const json resolved = run_options().resolve(scalars, "");
+    for (const auto& [k, v] : resolved.items()) out[k] = v;
+    if (out["name"].get<std::string>().empty()) out["name"] = default_name;
+    select_device(out["device"]);  // validates the spelling (and availability) early
+
+    for (const auto& [key, value] : raw.items()) {
+      const bool known = run_options().find(key) || key == "training" || key == "evaluators" ||
+                         std::find(std::begin(kComponentSections), std::end(kComponentSections), key) !=
+                             std::end(kComponentSections);
+      if (!known)
+        throw Error("/" + key, "unknown key '" + key +
+                                   "' (expected: name, description, seed, device, data_root, dataset, network, prior, "
+                                   "objective, scheduler, training, evaluators)");
+    }
+    const json defaults = {{"objective", {{"plugin", "elbo"}}}, {"scheduler", {{"plugin", "constant"}}}};
+    for (const char* section : kComponentSections) {
+      if (!raw.contains(section) && !defaults.contains(section))
+        throw Error(std::string("/") + section, fmt::format("missing section: which {} plugin to use", section));
+      out[section] = resolve_section(registry, raw.contains(section) ? raw[section] : defaults[section], section,
+                                     std::string("/") + section);
+    }
+    out["training"] = training_options().resolve(raw.value("training", json()), "/training");
+    out["evaluators"] = json::array();
+    const json evaluators = raw.value("evaluators", json::array());
+    if (!evaluators.is_array())
+      throw Error("/evaluators", fmt::format("expected a list of evaluator sections, found {}", evaluators.type_name()));
+    for (size_t i = 0; i < evaluators.size(); ++i)
+      out["evaluators"].push_back(resolve_section(registry, evaluators[i], "evaluator", fmt::format("/evaluators/{}", i)));
+    return out;
+  } catch (const Error& e) {
+    throw locate(e);
+  }
+}
+
+Pipeline build_pipeline(const Registry& registry, const json& c) {
+  Pipeline p;
+  p.config = c;
+  p.name = c.at("name");
+  p.seed = c.at("seed").get<std::uint64_t>();
+  p.device = select_device(c.at("device"));
+  const json& training = c.at("training");
+  if (training.at("threads").get<int>() > 0) torch::set_num_threads(training.at("threads").get<int>());
+  // Parameters are initialised from the seed, whatever ran before in this process.
+  torch::manual_seed(p.seed);
+
+  auto context = [&](const std::string& section, const json& s) {
+    BuildContext ctx;
+    ctx.name = s.at("plugin");
+    ctx.path = "/" + section;
+    ctx.options = Options(s.at("options"), "/" + section + "/options");
+    ctx.device = p.device;
+    ctx.seed = p.seed;
+    ctx.data_root = c.at("data_root");
+    ctx.data = p.data;
+    ctx.latent_dim = p.network ? p.network->latent_dim() : 0;
+    ctx.network = p.network;
+    ctx.steps_per_epoch = p.steps_per_epoch;
+    ctx.total_steps = training.at("iterations");
+    return ctx;
+  };
+  p.dataset = registry.create<Dataset>(context("dataset", c.at("dataset")));
+  p.data = call_plugin(c["dataset"]["plugin"], [&] { return p.dataset->info(); });
+  const auto train_size = call_plugin(c["dataset"]["plugin"], [&] { return p.dataset->size(Split::Train); });
+  const auto batch = training.at("batch_size").get<std::int64_t>();
+  if (train_size < batch)
+    throw Error("/training/batch_size", fmt::format("batch size {} exceeds the {} training examples of dataset '{}'", batch,
+                                                    train_size, c["dataset"]["plugin"].get<std::string>()));
+  p.steps_per_epoch = train_size / batch;  // the last partial batch of an epoch is dropped
+
+  p.network = registry.create<Network>(context("network", c.at("network")));
+  p.network->to(p.device);
+  p.prior = registry.create<Prior>(context("prior", c.at("prior")));
+  p.prior->to(p.device);
+  p.objective = registry.create<Objective>(context("objective", c.at("objective")));
+  p.scheduler = registry.create<Scheduler>(context("scheduler", c.at("scheduler")));
+  for (size_t i = 0; i < c.at("evaluators").size(); ++i) {
+    const json& e = c["evaluators"][i];
+    p.evaluators.push_back({e.at("plugin"), registry.create<Evaluator>(context(fmt::format("evaluators/{}", i), e))});
+  }
+  return p;
+}
+
+}  // namespace priorlab::host

@@ -1,0 +1,127 @@
+#include "registry.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <nlohmann/json.hpp>
+
+namespace fs = std::filesystem;
+
+namespace priorlab::host {
+
+std::vector<std::string> plugin_search_path(const std::vector<std::string>& cli_paths) {
+  std::vector<std::string> dirs(cli_paths.begin(), cli_paths.end());
+  if (const char* env = std::getenv("PRIORLAB_PLUGIN_PATH")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ':'))
+      if (!item.empty()) dirs.push_back(item);
+  }
+  boost::system::error_code ec;
+  const auto exe = boost::dll::program_location(ec);
+  if (!ec) dirs.push_back((fs::path(exe.parent_path().string()) / ".." / "lib" / "priorlab" / "plugins").lexically_normal().string());
+  return dirs;
+}
+
+std::string check_handshake(const priorlab_library_info_v1* info) {
+  if (!info) return "its handshake returned nothing";
+  if (info->abi_version != PRIORLAB_ABI_VERSION)
+    return fmt::format("built for plugin ABI {}, this host speaks ABI {}; rebuild the plugin against SDK {}",
+                       info->abi_version, PRIORLAB_ABI_VERSION, PRIORLAB_VERSION_STRING);
+  if (info->info_size != sizeof(priorlab_library_info_v1) || info->info_align != alignof(priorlab_library_info_v1))
+    return fmt::format("handshake record is {} bytes aligned to {}, the host expects {} aligned to {}", info->info_size,
+                       info->info_align, sizeof(priorlab_library_info_v1), alignof(priorlab_library_info_v1));
+  if (info->record_size != sizeof(priorlab_plugin_record_v1))
+    return fmt::format("plugin record is {} bytes, the host expects {}", info->record_size,
+                       sizeof(priorlab_plugin_record_v1));
+  const std::string torch = info->torch_version ? info->torch_version : "(none)";
+  if (torch != TORCH_VERSION)
+    return fmt::format("built against LibTorch {}, the host uses LibTorch {}", torch, TORCH_VERSION);
+  if (info->cxx11_abi != _GLIBCXX_USE_CXX11_ABI)
+    return fmt::format("built with _GLIBCXX_USE_CXX11_ABI={}, the host with {}", info->cxx11_abi,
+                       _GLIBCXX_USE_CXX11_ABI);
+  const uint32_t json = NLOHMANN_JSON_VERSION_MAJOR * 10000 + NLOHMANN_JSON_VERSION_MINOR * 100 + NLOHMANN_JSON_VERSION_PATCH;
+  if (info->json_version != json)
+    return fmt::format("built against nlohmann/json {}, the host uses {}", info->json_version, json);
+  if (info->plugin_count > 0 && !info->plugins) return "declares plugins but gives no records";
+  return {};
+}
+
+void Registry::discover(const std::vector<std::string>& dirs) {
+  for (const auto& dir : dirs) {
+    searched_.push_back(dir);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_regular_file() && e.path().extension() == ".so") files.push_back(e.path());
+    std::sort(files.begin(), files.end());  // deterministic order, so shadowing is predictable
+    for (const auto& f : files) load_library(f.string());
+  }
+}
+
+bool Registry::load_library(const std::string& path) {
+  auto refuse = [&](const std::string& why) {
+    refusals_.push_back(fmt::format("{}: {}", path, why));
+    return false;
+  };
+  boost::system::error_code ec;
+  auto lib = std::make_shared<boost::dll::shared_library>();
+  lib->load(path, ec, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+  if (ec || !lib->is_loaded()) return refuse("could not load: " + ec.message());
+  if (!lib->has(PRIORLAB_ENTRY_SYMBOL))
+    return refuse(fmt::format("entry point '{}' not found (not a priorlab plugin?)", PRIORLAB_ENTRY_SYMBOL));
+  const auto& entry = lib->get<const priorlab_library_info_v1*()>(PRIORLAB_ENTRY_SYMBOL);
+  const priorlab_library_info_v1* info = entry();
+  if (const auto why = check_handshake(info); !why.empty()) return refuse(why);
+
+  std::vector<PluginEntry> found;
+  for (uint32_t i = 0; i < info->plugin_count; ++i) {
+    const auto& r = info->plugins[i];
+    PluginEntry p;
+    p.name = r.name ? r.name : "";
+    p.kind = r.kind ? r.kind : "";
+    p.version = r.version ? r.version : "";
+    p.summary = r.summary ? r.summary : "";
+    p.factory_alias = r.factory_alias ? r.factory_alias : "";
+    p.library_path = path;
+    p.library = lib;
+    try {
+      p.options = OptionSet::from_json(nlohmann::json::parse(r.options_json ? r.options_json : "[]"));
+    } catch (const std::exception& e) {
+      return refuse(fmt::format("plugin '{}' has a malformed option declaration: {}", p.name, e.what()));
+    }
+    found.push_back(std::move(p));
+  }
+  for (auto& p : found) {
+    if (const PluginEntry* other = find_any(p.name)) {
+      refusals_.push_back(fmt::format("{}: plugin '{}' ignored, already provided by {}", path, p.name, other->library_path));
+      continue;
+    }
+    plugins_.push_back(std::move(p));
+  }
+  return true;
+}
+
+const PluginEntry* Registry::find_any(const std::string& name) const {
+  for (const auto& p : plugins_)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+const PluginEntry& Registry::find(const std::string& name, const std::string& kind, const std::string& path) const {
+  const PluginEntry* p = find_any(name);
+  if (p && p->kind == kind) return *p;
+  std::string available;
+  for (const auto& q : plugins_)
+    if (q.kind == kind) available += (available.empty() ? "" : ", ") + q.name;
+  if (p)
+    throw Error(path, fmt::format("plugin '{}' is a {}, expected a {} (available: {})", name, p->kind, kind,
+                                  available.empty() ? "none" : available));
+  throw Error(path, fmt::format("unknown {} '{}' (available: {}; see `priorlab plugins`)", kind, name,
+                                available.empty() ? "none found" : available));
+}
+
+}  // namespace priorlab::host

@@ -1,0 +1,254 @@
+#include "run.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "pipeline.hpp"
+#include "priorlab/io.hpp"
+#include "progress.hpp"
+#include "trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace priorlab::host {
+
+namespace {
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void write_json(const fs::path& path, const nlohmann::json& j) { write_file_atomic(path.string(), j.dump(2) + "\n"); }
+
+void set_status(const fs::path& dir, const std::string& status, std::int64_t step, std::int64_t iterations,
+                const std::string& error = {}) {
+  nlohmann::json j;
+  const auto path = dir / "run.json";
+  if (fs::exists(path)) {
+    try {
+      j = nlohmann::json::parse(read_file(path.string()));
+    } catch (const std::exception&) {
+      j = nlohmann::json::object();
+    }
+  }
+  if (!j.contains("started")) j["started"] = now_iso();
+  j["status"] = status;
+  j["step"] = step;
+  j["iterations"] = iterations;
+  j["updated"] = now_iso();
+  j["priorlab_version"] = PRIORLAB_VERSION_STRING;
+  if (error.empty()) j.erase("error");
+  else j["error"] = error;
+  write_json(path, j);
+}
+
+std::string fmt_value(double v) { return fmt::format("{:.5g}", v); }
+
+// Runs every evaluator; returns the summary's "evaluators" object. Failures are reported and
+// collected in `errors` so one broken evaluator does not hide the others' results.
+nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::string>& errors,
+                        std::vector<std::string>& artefacts) {
+  nlohmann::json results = nlohmann::json::object();
+  const auto artefact_dir = dir / "artefacts";
+  fs::create_directories(artefact_dir);
+  p.network->eval();
+  p.prior->eval();
+  const bool tty = Progress::stdout_is_terminal();
+  for (size_t i = 0; i < p.evaluators.size(); ++i) {
+    const auto& [name, evaluator] = p.evaluators[i];
+    Progress progress("eval " + name, 1000, tty);
+    EvalContext ctx;
+    ctx.network = p.network.get();
+    ctx.prior = p.prior.get();
+    ctx.dataset = p.dataset.get();
+    ctx.objective = p.objective.get();
+    ctx.device = p.device;
+    ctx.run_dir = dir.string();
+    ctx.artefact_dir = artefact_dir.string();
+    ctx.seed = mix_seed(p.seed, 0x6576616cULL /* "eval" */, i);
+    ctx.progress = [&](double fraction, const std::string& label) {
+      progress.update(static_cast<std::int64_t>(fraction * 1000), label);
+    };
+    torch::manual_seed(ctx.seed);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      const EvalResult r = call_plugin(name, [&] { return evaluator->evaluate(ctx); });
+      progress.finish();
+      const std::string key = results.contains(name) ? fmt::format("{}_{}", name, i) : name;
+      results[key] = r.metrics;
+      for (const auto& a : r.artefacts) artefacts.push_back((fs::path("artefacts") / a).string());
+      std::cout << fmt::format("eval {} done in {}", name,
+                               Progress::clock(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()))
+                << std::endl;
+    } catch (const Error& e) {
+      progress.finish();
+      errors.push_back(fmt::format("/evaluators/{}: {}", i, e.what()));
+      std::cerr << "priorlab: error: " << errors.back() << std::endl;
+    }
+  }
+  return results;
+}
+
+// Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
+int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
+  const std::int64_t iterations = p.config["training"]["iterations"];
+  set_status(dir, "running", trainer.step(), iterations);
+  try {
+    trainer.train();
+  } catch (const Error& e) {
+    set_status(dir, "failed", trainer.step(), iterations, e.what());
+    std::cerr << "priorlab: error: " << e.what() << std::endl;
+    return kFailed;
+  }
+  if (!trainer.finished()) {
+    set_status(dir, "interrupted", trainer.step(), iterations);
+    std::cerr << fmt::format("priorlab: interrupted at step {}; continue with: priorlab resume {}", trainer.step(),
+                             dir.string())
+              << std::endl;
+    return kInterrupted;
+  }
+  std::vector<std::string> errors, artefacts;
+  const auto evaluators = evaluate(p, dir, errors, artefacts);
+  nlohmann::json summary = {{"name", p.name},
+                            {"status", errors.empty() ? "completed" : "failed"},
+                            {"steps", trainer.step()},
+                            {"wall_seconds", trainer.wall_seconds()},
+                            {"train", trainer.last_metrics()},
+                            {"evaluators", evaluators},
+                            {"artefacts", artefacts}};
+  if (!errors.empty()) summary["errors"] = errors;
+  write_json(dir / "summary.json", summary);
+  set_status(dir, errors.empty() ? "completed" : "failed", trainer.step(), iterations,
+             errors.empty() ? "" : errors.front());
+
+  // What a researcher reads first.
+  std::cout << fmt::format("\nrun {} {}: {} steps in {} -> {}\n", p.name, summary["status"].get<std::string>(),
+                           trainer.step(), Progress::clock(trainer.wall_seconds()), dir.string());
+  const auto& t = trainer.last_metrics();
+  if (!t.empty())
+    std::cout << fmt::format("  {:<20} loss {}  distortion {}  rate {}  beta {}\n", "train (last interval)",
+                             fmt_value(t["loss"]), fmt_value(t["distortion"]), fmt_value(t["rate"]), fmt_value(t["beta"]));
+  for (const auto& [name, metrics] : evaluators.items()) {
+    std::string line;
+    for (const auto& [k, v] : metrics.items()) line += fmt::format("  {} {}", k, fmt_value(v.get<double>()));
+    std::cout << fmt::format("  {:<20}{}\n", name, line);
+  }
+  for (const auto& a : artefacts) std::cout << "  picture: " << (dir / a).string() << "\n";
+  std::cout << "  summary: " << (dir / "summary.json").string() << std::endl;
+  return errors.empty() ? kOk : kFailed;
+}
+
+}  // namespace
+
+nlohmann::json load_pipeline(const Registry& registry, const std::string& path, const std::vector<std::string>& overrides) {
+  nlohmann::json raw = load_json_file(path);
+  for (const auto& o : overrides) apply_override(raw, o);
+  return resolve_pipeline(registry, raw, path, fs::path(path).stem().string());
+}
+
+int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop) {
+  nlohmann::json config = load_pipeline(registry, request.config_path, request.overrides);
+  if (!request.name.empty()) config["name"] = request.name;
+  const std::string name = config["name"];
+  if (name.find('/') != std::string::npos || name == "." || name == "..")
+    throw Error("/name", fmt::format("expected a plain folder name, found \"{}\"", name));
+  const fs::path dir = fs::path(request.out_dir) / name;
+  if (fs::exists(dir) && !request.force)
+    throw Error(dir.string(), fmt::format("run directory already exists; pass --force to replace it, or continue it "
+                                          "with `priorlab resume {}`",
+                                          dir.string()));
+  // Build everything before touching the disk: a bad pipeline leaves nothing behind.
+  Pipeline p = build_pipeline(registry, config);
+  std::cout << fmt::format("priorlab {}: {} on {} ({} training examples, {} steps per epoch)", PRIORLAB_VERSION_STRING,
+                           name, p.device.str(), p.dataset->size(Split::Train), p.steps_per_epoch)
+            << std::endl;
+
+  // The directory appears whole: config.json and run.json are written into a staging folder
+  // that is renamed into place.
+  fs::create_directories(request.out_dir);
+  const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging", name);
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  write_json(staging / "config.json", config);
+  set_status(staging, "created", 0, config["training"]["iterations"]);
+  if (fs::exists(dir)) fs::remove_all(dir);
+  fs::rename(staging, dir);
+
+  Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
+  return train_and_evaluate(p, dir, trainer, stop);
+}
+
+int resume_run(const Registry& registry, const std::string& run_dir, const std::vector<std::string>& overrides,
+               const std::atomic<bool>* stop) {
+  const fs::path dir(run_dir);
+  const auto config_path = dir / "config.json";
+  if (!fs::exists(config_path))
+    throw Error(run_dir, "not a run directory (no config.json); start one with `priorlab run CONFIG`");
+  for (const auto& o : overrides)
+    if (o.rfind("training.", 0) != 0)
+      throw Error("--set " + o, "resume may only change training.* (the model must match its checkpoints)");
+  const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
+  Pipeline p = build_pipeline(registry, config);
+  write_json(config_path, config);
+  Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
+  const auto step = trainer.restore_latest();
+  std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}", PRIORLAB_VERSION_STRING, p.name, step,
+                           config["training"]["iterations"].get<std::int64_t>())
+            << std::endl;
+  return train_and_evaluate(p, dir, trainer, stop);
+}
+
+std::string format_plugins(const Registry& registry, bool with_options) {
+  std::string out;
+  std::vector<const PluginEntry*> sorted;
+  for (const auto& p : registry.plugins()) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return std::tie(a->kind, a->name) < std::tie(b->kind, b->name); });
+  std::string kind;
+  for (const auto* p : sorted) {
+    if (p->kind != kind) {
+      out += fmt::format("{}{}:\n", kind.empty() ? "" : "\n", p->kind);
+      kind = p->kind;
+    }
+    out += fmt::format("  {:<18} {:<7} {}\n", p->name, p->version, p->summary);
+    if (with_options) {
+      std::string opts;
+      for (const auto& o : p->options.items()) opts += fmt::format("{}{}={}", opts.empty() ? "" : ", ", o.name(), o.default_value().dump());
+      out += fmt::format("  {:<18} options: {}\n", "", opts.empty() ? "(none)" : opts);
+    }
+  }
+  if (registry.plugins().empty()) {
+    out += "no plugins found; searched:\n";
+    for (const auto& d : registry.searched()) out += "  " + d + "\n";
+  }
+  for (const auto& r : registry.refusals()) out += "refused: " + r + "\n";
+  return out;
+}
+
+std::string format_describe(const Registry& registry, const std::string& name) {
+  const PluginEntry* p = registry.find_any(name);
+  if (!p) {
+    std::string known;
+    for (const auto& q : registry.plugins()) known += (known.empty() ? "" : ", ") + q.name;
+    throw Error(name, fmt::format("no such plugin (available: {})", known));
+  }
+  std::string out = fmt::format("{} ({} {}): {}\nlibrary: {}\n", p->name, p->kind, p->version, p->summary, p->library_path);
+  if (p->options.items().empty()) return out + "options: none\n";
+  out += "options:\n";
+  for (const auto& o : p->options.items())
+    out += fmt::format("  {:<22} {:<34} default {}\n  {:<22} {}\n", o.name(), o.describe_type(), o.default_value().dump(),
+                       "", o.help_text());
+  nlohmann::json snippet = {{p->kind == "evaluator" ? "evaluators" : p->kind, {{"plugin", p->name}, {"options", nlohmann::json::object()}}}};
+  for (const auto& o : p->options.items()) snippet.begin().value()["options"][o.name()] = o.default_value();
+  if (p->kind == "evaluator") snippet["evaluators"] = nlohmann::json::array({snippet["evaluators"]});
+  return out + "pipeline section with every default:\n" + snippet.dump(2) + "\n";
+}
+
+}  // namespace priorlab::host

@@ -1,0 +1,40 @@
+// The commands behind the CLI: run, resume, validate, plugins, describe.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "registry.hpp"
+
+namespace priorlab::host {
+
+/// Exit codes: 0 done, 1 training or evaluation failed, 2 bad input, 130 interrupted.
+enum ExitCode { kOk = 0, kFailed = 1, kBadInput = 2, kInterrupted = 130 };
+
+struct RunRequest {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string out_dir = "runs";
+  std::string name;  ///< overrides the pipeline's name
+  bool force = false;
+};
+
+/// Loads, overrides and resolves a pipeline file (errors name the file and JSON path).
+nlohmann::json load_pipeline(const Registry& registry, const std::string& path, const std::vector<std::string>& overrides);
+
+/// Trains and evaluates a pipeline into out_dir/<name>. Returns an ExitCode.
+int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop);
+
+/// Continues the run in `run_dir` from its newest checkpoint (then evaluates). `overrides`
+/// may change training.* (e.g. more iterations).
+int resume_run(const Registry& registry, const std::string& run_dir, const std::vector<std::string>& overrides,
+               const std::atomic<bool>* stop);
+
+/// Human-readable listings.
+std::string format_plugins(const Registry& registry, bool with_options);
+std::string format_describe(const Registry& registry, const std::string& name);
+
+}  // namespace priorlab::host

@@ -1,0 +1,259 @@
+#include "trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "priorlab/io.hpp"
+#include "progress.hpp"
+
+namespace fs = std::filesystem;
+
+namespace priorlab::host {
+
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+  auto splitmix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  return splitmix(splitmix(splitmix(seed) ^ a) ^ b) & 0x7fffffffffffffffULL;  // torch seeds are int64-safe
+}
+
+namespace {
+
+enum Sum { kLoss, kDistortion, kRate, kNllPerDim, kSqPerDim, kSums };
+
+std::string checkpoint_name(std::int64_t step) { return fmt::format("step_{:08d}.pt", step); }
+
+std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& dir) {
+  static const std::regex pattern(R"(step_(\d{8})\.pt)");
+  std::vector<std::pair<std::int64_t, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return found;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (std::regex_match(name, m, pattern)) found.emplace_back(std::stoll(m[1]), e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::string short_number(double v) { return fmt::format("{:.4g}", v); }
+
+}  // namespace
+
+Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop)
+    : p_(pipeline), run_dir_(std::move(run_dir)), interactive_(interactive), stop_(stop) {
+  const auto& t = p_.config.at("training");
+  iterations_ = t.at("iterations");
+  batch_size_ = t.at("batch_size");
+  log_every_ = t.at("log_every");
+  checkpoint_every_ = t.at("checkpoint_every");
+  keep_checkpoints_ = t.at("keep_checkpoints");
+  const double lr = t.at("learning_rate");
+  const double prior_lr = t.at("prior_learning_rate").get<double>() > 0 ? t.at("prior_learning_rate").get<double>() : lr;
+  // Two parameter groups with their own optimisers: a scheduler can hold the prior frozen
+  // (REWO's initial phase) without its Adam moments or step count moving.
+  opt_network_ = std::make_unique<torch::optim::Adam>(p_.network->parameters(), torch::optim::AdamOptions(lr));
+  if (!p_.prior->parameters().empty())
+    opt_prior_ = std::make_unique<torch::optim::Adam>(p_.prior->parameters(), torch::optim::AdamOptions(prior_lr));
+  interval_sums_ = torch::zeros({kSums}, torch::TensorOptions().dtype(torch::kDouble).device(p_.device));
+  session_start_ = std::chrono::steady_clock::now();
+  fs::create_directories(fs::path(run_dir_) / "checkpoints");
+}
+
+double Trainer::wall_seconds() const {
+  return wall_before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start_).count();
+}
+
+torch::Tensor Trainer::batch_indices(std::int64_t step) {
+  const std::int64_t epoch = step / p_.steps_per_epoch, within = step % p_.steps_per_epoch;
+  if (epoch != perm_epoch_) {
+    auto gen = at::detail::createCPUGenerator(mix_seed(p_.seed, 0x6261746368ULL /* "batch" */, epoch));
+    perm_ = torch::randperm(p_.dataset->size(Split::Train), gen, torch::TensorOptions().dtype(torch::kLong));
+    perm_epoch_ = epoch;
+  }
+  return perm_.slice(0, within * batch_size_, (within + 1) * batch_size_);
+}
+
+void Trainer::train() {
+  const std::string dataset_name = p_.config["dataset"]["plugin"];
+  const std::string objective_name = p_.config["objective"]["plugin"];
+  const std::string scheduler_name = p_.config["scheduler"]["plugin"];
+  const double data_dim = static_cast<double>(p_.data.dimension());
+  Progress progress("train", iterations_, interactive_);
+  p_.network->train();
+  p_.prior->train();
+  while (step_ < iterations_) {
+    if (stop_ && stop_->load()) {
+      progress.finish();
+      save_checkpoint();
+      return;
+    }
+    const double beta = p_.scheduler->beta();
+    const bool train_prior = p_.scheduler->train_prior();
+    // Everything random in this step is seeded by (seed, step): resume-exact.
+    torch::manual_seed(mix_seed(p_.seed, 0x73746570ULL /* "step" */, step_));
+    const auto indices = batch_indices(step_);
+    const Batch batch = call_plugin(dataset_name, [&] {
+      return p_.dataset->get(Split::Train, indices, mix_seed(p_.seed, 0x64726177ULL /* "draw" */, step_));
+    });
+    const auto x = batch.x.to(p_.device, torch::kFloat);
+
+    opt_network_->zero_grad();
+    if (opt_prior_) opt_prior_->zero_grad();
+    const ObjectiveTerms terms =
+        call_plugin(objective_name, [&] { return p_.objective->compute(x, *p_.network, *p_.prior, beta); });
+    // The scheduler's inputs, computed in one place: one small host transfer per step.
+    const auto stats = torch::stack({terms.loss.detach().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble),
+                                     terms.rate.mean().to(torch::kDouble),
+                                     terms.distortion.mean().to(torch::kDouble) / data_dim,
+                                     terms.squared_error.mean().to(torch::kDouble) / data_dim});
+    const auto host = stats.to(torch::kCPU);
+    const double* s = host.data_ptr<double>();
+    if (!std::isfinite(s[kLoss])) {
+      progress.finish();
+      throw Error(fmt::format("training step {}", step_ + 1),
+                  fmt::format("non-finite loss {} (distortion {}, rate {}, beta {}); the last checkpoint before it is "
+                              "intact: lower training.learning_rate or check the data",
+                              s[kLoss], s[kDistortion], s[kRate], beta));
+    }
+    terms.loss.backward();
+    opt_network_->step();
+    if (opt_prior_ && train_prior) opt_prior_->step();
+
+    SchedulerInput input;
+    input.step = step_;
+    input.epoch = static_cast<double>(step_ + 1) / p_.steps_per_epoch;
+    input.nll_per_dim = s[kNllPerDim];
+    input.squared_error_per_dim = s[kSqPerDim];
+    call_plugin(scheduler_name, [&] { p_.scheduler->update(input); });
+
+    interval_sums_ += stats;
+    ++interval_steps_;
+    ++step_;
+    if (step_ % log_every_ == 0 || step_ == iterations_) {
+      log_interval();
+      const auto& m = last_metrics_;
+      const std::string fields =
+          fmt::format("loss {} rate {} beta {} C {} {}", short_number(m["loss"]), short_number(m["rate"]),
+                      short_number(m["beta"]), short_number(m.value("C_hat", m["nll_per_dim"].get<double>())),
+                      m["phase"].get<std::string>());
+      progress.line(step_, fields);
+      progress.update(step_, fields);
+    } else {
+      progress.update(step_, last_metrics_.empty() ? "" : fmt::format("beta {}", short_number(p_.scheduler->beta())));
+    }
+    if ((checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0) || step_ == iterations_) save_checkpoint();
+  }
+  progress.finish();
+}
+
+void Trainer::log_interval() {
+  const auto sums = (interval_sums_ / static_cast<double>(interval_steps_)).to(torch::kCPU);
+  const double* a = sums.data_ptr<double>();
+  nlohmann::json m = {{"step", step_},
+                      {"epoch", static_cast<double>(step_) / p_.steps_per_epoch},
+                      {"loss", a[kLoss]},
+                      {"distortion", a[kDistortion]},
+                      {"rate", a[kRate]},
+                      {"nll_per_dim", a[kNllPerDim]},
+                      {"squared_error_per_dim", a[kSqPerDim]},
+                      {"beta", p_.scheduler->beta()},
+                      {"phase", p_.scheduler->phase()},
+                      {"train_prior", p_.scheduler->train_prior()},
+                      {"seconds", wall_seconds()}};
+  for (const auto& [k, v] : p_.scheduler->metrics()) m[k] = v;
+  std::ofstream out(fs::path(run_dir_) / "metrics.jsonl", std::ios::app);
+  out << m.dump() << "\n";
+  last_metrics_ = std::move(m);
+  interval_sums_.zero_();
+  interval_steps_ = 0;
+}
+
+void Trainer::save_checkpoint() {
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive network, prior, opt_network, opt_prior;
+  p_.network->save(network);
+  p_.prior->save(prior);
+  opt_network_->save(opt_network);
+  if (opt_prior_) opt_prior_->save(opt_prior);
+  archive.write("network", network);
+  archive.write("prior", prior);
+  archive.write("optimizer_network", opt_network);
+  archive.write("optimizer_prior", opt_prior);
+  const nlohmann::json state = {{"step", step_},
+                                {"wall_seconds", wall_seconds()},
+                                {"scheduler", p_.scheduler->state()},
+                                {"last_metrics", last_metrics_}};
+  archive.write("trainer", c10::IValue(state.dump()));
+  const auto dir = fs::path(run_dir_) / "checkpoints";
+  write_atomic_with((dir / checkpoint_name(step_)).string(), [&](const std::string& tmp) { archive.save_to(tmp); });
+  auto all = list_checkpoints(dir.string());
+  for (size_t i = 0; i + keep_checkpoints_ < all.size(); ++i) fs::remove(all[i].second);
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  torch::serialize::InputArchive archive, network, prior, opt_network, opt_prior;
+  try {
+    archive.load_from(path, p_.device);
+    archive.read("network", network);
+    archive.read("prior", prior);
+    archive.read("optimizer_network", opt_network);
+    archive.read("optimizer_prior", opt_prior);
+    p_.network->load(network);
+    p_.prior->load(prior);
+    opt_network_->load(opt_network);
+    if (opt_prior_) opt_prior_->load(opt_prior);
+    c10::IValue text;
+    archive.read("trainer", text);
+    const auto state = nlohmann::json::parse(text.toStringRef());
+    step_ = state.at("step");
+    wall_before_ = state.at("wall_seconds");
+    last_metrics_ = state.value("last_metrics", nlohmann::json());
+    p_.scheduler->load_state(state.at("scheduler"));
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Error(path, std::string("cannot restore checkpoint (does it belong to this pipeline?): ") +
+                          e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Error(path, std::string("cannot restore checkpoint: ") + e.what());
+  }
+  session_start_ = std::chrono::steady_clock::now();
+  interval_sums_.zero_();
+  interval_steps_ = 0;
+}
+
+std::int64_t Trainer::restore_latest() {
+  const auto all = list_checkpoints((fs::path(run_dir_) / "checkpoints").string());
+  if (all.empty()) {
+    fs::remove(fs::path(run_dir_) / "metrics.jsonl");
+    return 0;
+  }
+  load_checkpoint(all.back().second);
+  // Keep only the metrics lines the checkpoint covers: the rest will be written again.
+  const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
+  if (fs::exists(metrics_path)) {
+    std::ifstream in(metrics_path);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      try {
+        if (nlohmann::json::parse(line).at("step").get<std::int64_t>() <= step_) kept += line + "\n";
+      } catch (const std::exception&) {
+        break;  // a line cut short by the kill: drop it and everything after
+      }
+    }
+    write_file_atomic(metrics_path.string(), kept);
+  }
+  return step_;
+}
+
+}  // namespace priorlab::host

@@ -1,0 +1,67 @@
+// The training loop: batches, objective, scheduler, optimiser steps, metrics and checkpoints.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "pipeline.hpp"
+
+namespace priorlab::host {
+
+/// A stable 64-bit mix of (seed, a, b): per-step seeds that do not depend on what ran before,
+/// so a resumed run draws the same batches and noise as an uninterrupted one (splitmix64).
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
+
+class Trainer {
+ public:
+  /// `run_dir` holds metrics.jsonl and checkpoints/. `stop` is polled every step (SIGINT).
+  Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop = nullptr);
+
+  /// Restores the newest checkpoint in run_dir/checkpoints, if any, and truncates metrics.jsonl
+  /// to the steps it covers. Returns the restored step (0 when none).
+  std::int64_t restore_latest();
+
+  /// Trains until training.iterations steps are done, or `stop` is set (a checkpoint is then
+  /// written). Throws Error("training step N", ...) on a non-finite loss; checkpoints written
+  /// before stay valid and nothing half-written is left.
+  void train();
+
+  std::int64_t step() const { return step_; }
+  bool finished() const { return step_ >= iterations_; }
+  /// The last metrics.jsonl record (empty before the first).
+  const nlohmann::json& last_metrics() const { return last_metrics_; }
+  double wall_seconds() const;
+
+  /// Writes checkpoints/step_NNNNNNNN.pt atomically and prunes old ones.
+  void save_checkpoint();
+  /// Loads one checkpoint file (parameters, optimiser and scheduler state, step).
+  void load_checkpoint(const std::string& path);
+
+ private:
+  torch::Tensor batch_indices(std::int64_t step);
+  void log_interval();
+
+  Pipeline& p_;
+  std::string run_dir_;
+  bool interactive_;
+  const std::atomic<bool>* stop_;
+  std::int64_t iterations_, batch_size_, log_every_, checkpoint_every_, keep_checkpoints_;
+  std::int64_t step_ = 0;
+  double wall_before_ = 0;  // seconds spent in earlier sessions of this run
+  std::chrono::steady_clock::time_point session_start_;
+  std::unique_ptr<torch::optim::Adam> opt_network_, opt_prior_;
+  // Per-epoch permutation cache.
+  std::int64_t perm_epoch_ = -1;
+  torch::Tensor perm_;
+  // Sums over the current logging interval: loss, distortion, rate, nll/dim, sq/dim.
+  torch::Tensor interval_sums_;
+  std::int64_t interval_steps_ = 0;
+  nlohmann::json last_metrics_;
+};
+
+}  // namespace priorlab::host

@@ -1,0 +1,59 @@
+// Network "mlp": fully connected encoder q(z|x) and decoder p(x|z) (the paper's pendulum and
+// motion-capture networks, Table 3), with a Gaussian or Bernoulli likelihood.
+#include <priorlab/sdk.hpp>
+
+namespace {
+
+using namespace priorlab;
+
+class MlpNetwork : public Network {
+ public:
+  static OptionSet options() {
+    OptionSet set = OptionSet{}
+                        .add(Option::integer("latent_dim", 2).min(1).help("dimension D of z"))
+                        .add(Option::int_list("hidden", {256, 256}).min(1).help("hidden layer widths of the encoder (the decoder mirrors them)"))
+                        .add(Option::string("activation", "relu").choices(mlp_activations()).help("hidden-layer activation"));
+    const OptionSet likelihood = Likelihood::options();
+    for (const auto& o : likelihood.items()) set.add(o);
+    return set;
+  }
+
+  explicit MlpNetwork(const BuildContext& ctx)
+      : latent_(ctx.options.integer("latent_dim")), shape_(ctx.data.shape), in_(ctx.data.dimension()) {
+    const auto hidden = ctx.options.int_list("hidden");
+    const auto activation = ctx.options.string("activation");
+    encoder_ = register_module("encoder", make_mlp(in_, hidden, 2 * latent_, activation));
+    decoder_ = register_module("decoder", make_mlp(latent_, {hidden.rbegin(), hidden.rend()}, in_, activation));
+    likelihood_ = register_module("likelihood", Likelihood::from_options(ctx.options, shape_));
+  }
+
+  std::int64_t latent_dim() const override { return latent_; }
+
+  DiagGaussian encode(const torch::Tensor& x) override {
+    const auto h = encoder_->forward(x.flatten(1));  // [B, 2D]
+    const auto parts = h.chunk(2, -1);
+    return {parts[0], parts[1]};
+  }
+
+  torch::Tensor decode(const torch::Tensor& z) override {
+    std::vector<std::int64_t> out(z.sizes().begin(), z.sizes().end() - 1);  // [..., *S]
+    out.insert(out.end(), shape_.begin(), shape_.end());
+    return decoder_->forward(z).reshape(out);
+  }
+
+  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& params) override {
+    return likelihood_->log_prob(x, params);
+  }
+  torch::Tensor mean(const torch::Tensor& params) override { return likelihood_->mean(params); }
+
+ private:
+  std::int64_t latent_;
+  std::vector<std::int64_t> shape_;
+  std::int64_t in_;
+  torch::nn::Sequential encoder_{nullptr}, decoder_{nullptr};
+  std::shared_ptr<Likelihood> likelihood_;
+};
+
+}  // namespace
+
+PRIORLAB_PLUGIN(Network, mlp, MlpNetwork, "1.0.0", "MLP encoder q(z|x) and mirrored decoder p(x|z), Gaussian or Bernoulli")

@@ -1,0 +1,30 @@
+// What a plugin's factory receives.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "priorlab/dataset.hpp"
+#include "priorlab/network.hpp"
+#include "priorlab/options.hpp"
+
+namespace priorlab {
+
+struct BuildContext {
+  std::string name;          ///< the plugin's name, as in the pipeline
+  std::string path;          ///< JSON path of the plugin's section, for errors ("/prior")
+  Options options;           ///< validated against the plugin's declaration, defaults filled
+  torch::Device device{torch::kCPU};
+  std::uint64_t seed = 0;    ///< the pipeline's seed
+  std::string data_root;     ///< datasets: where prepared data files live ("data/" by default)
+  DataInfo data;             ///< every kind but dataset: the data's shape and labels
+  std::int64_t latent_dim = 0;          ///< priors, objectives, evaluators
+  std::shared_ptr<Network> network;     ///< priors (VampPrior uses the encoder); not owned as a submodule
+  std::int64_t steps_per_epoch = 0;     ///< schedulers
+  std::int64_t total_steps = 0;         ///< schedulers
+};
+
+}  // namespace priorlab

@@ -1,0 +1,54 @@
+// Decoder likelihoods p(x|z): what a network's decoder output means in data space.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "priorlab/export.hpp"
+#include "priorlab/options.hpp"
+
+namespace priorlab {
+
+/// Turns decoder outputs ("params", the same shape as the data) into log p(x|z) and a mean.
+///   bernoulli: params are logits; mean = sigmoid(params).
+///   gaussian:  mean = sigmoid(params) or params (output "sigmoid" / "linear"), with a fixed
+///              standard deviation sigma, or one learned log-sigma per data dimension.
+class PRIORLAB_API Likelihood : public torch::nn::Module {
+ public:
+  /// kind: "gaussian" | "bernoulli"; output: "sigmoid" | "linear"; sigma > 0 (gaussian);
+  /// learn_sigma: learn one log-sigma per data dimension (initialised at log sigma).
+  Likelihood(std::string kind, std::string output, double sigma, bool learn_sigma,
+             std::vector<std::int64_t> data_shape);
+
+  /// The options a network plugin exposes for its likelihood (one declaration for all networks).
+  static OptionSet options();
+  /// Builds from options declared by options().
+  static std::shared_ptr<Likelihood> from_options(const Options& options,
+                                                  std::vector<std::int64_t> data_shape);
+
+  /// log p(x | params) summed over the data dimensions: x [B, *S], params [..., B, *S] -> [..., B].
+  torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& params) const;
+  /// The decoder mean in data space: [..., *S].
+  torch::Tensor mean(const torch::Tensor& params) const;
+
+  const std::string& kind() const { return kind_; }
+
+ private:
+  std::string kind_;
+  std::string output_;
+  double sigma_;
+  std::int64_t event_dims_;
+  torch::Tensor log_sigma_;  // [*S] when learned, undefined otherwise
+};
+
+/// A multilayer perceptron: Linear(in, h1) act ... Linear(hn, out), no activation at the end.
+/// activation: "relu" | "tanh" | "elu" | "softplus" | "leaky_relu".
+PRIORLAB_API torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<std::int64_t>& hidden,
+                                            std::int64_t out, const std::string& activation);
+
+/// The activation names make_mlp accepts, for option declarations.
+PRIORLAB_API std::vector<std::string> mlp_activations();
+
+}  // namespace priorlab

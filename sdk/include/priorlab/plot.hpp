@@ -1,0 +1,48 @@
+// Small PNG pictures drawn with OpenCV: image grids, scatter plots and line charts.
+// Evaluators use these so every picture of priorlab looks alike.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "priorlab/export.hpp"
+
+namespace priorlab {
+
+/// Tiles images [N, C, H, W] or [N, H, W] (values in [0, 1]) into `columns` columns, each
+/// scaled by `zoom`, and writes a PNG atomically.
+PRIORLAB_API void save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns,
+                                  std::int64_t zoom = 4);
+
+struct ScatterSeries {
+  torch::Tensor points;  ///< [N, 2]
+  torch::Tensor values;  ///< [N] colour values (mapped through a cyclic or linear colour map) or undefined
+  std::string label;
+  bool cyclic = false;   ///< values are angles in [0, 2 pi): use a cyclic colour map
+  int radius = 2;
+};
+
+/// One panel per series, side by side, sharing axis limits; writes a PNG atomically.
+PRIORLAB_API void save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels,
+                                      const std::string& title);
+
+struct LineSeries {
+  std::vector<double> x, y;
+  std::string label;
+  bool dashed = false;
+};
+
+struct LinePanel {
+  std::vector<LineSeries> series;
+  std::string title;
+  bool log_y = false;
+};
+
+/// Panels stacked vertically, each with its own y axis; writes a PNG atomically.
+PRIORLAB_API void save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
+                                   const std::string& x_label);
+
+}  // namespace priorlab

@@ -1,0 +1,10 @@
+// Everything a plugin author needs.
+#pragma once
+
+#include "priorlab/io.hpp"
+#include "priorlab/likelihood.hpp"
+#include "priorlab/math.hpp"
+#include "priorlab/plot.hpp"
+#include "priorlab/plugin.hpp"
+#include "priorlab/tensor_dataset.hpp"
+#include "priorlab/evaluation.hpp"

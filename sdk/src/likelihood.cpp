@@ -1,0 +1,78 @@
+#include "priorlab/likelihood.hpp"
+
+#include <cmath>
+
+#include "priorlab/error.hpp"
+#include "priorlab/math.hpp"
+
+namespace priorlab {
+
+Likelihood::Likelihood(std::string kind, std::string output, double sigma, bool learn_sigma,
+                       std::vector<std::int64_t> data_shape)
+    : kind_(std::move(kind)),
+      output_(std::move(output)),
+      sigma_(sigma),
+      event_dims_(static_cast<std::int64_t>(data_shape.size())) {
+  if (kind_ != "gaussian" && kind_ != "bernoulli") throw Error("likelihood", "unknown kind '" + kind_ + "'");
+  if (kind_ == "gaussian" && !(sigma_ > 0)) throw Error("likelihood", "sigma must be > 0");
+  if (kind_ == "gaussian" && learn_sigma)
+    log_sigma_ = register_parameter("log_sigma", torch::full(data_shape, std::log(sigma_)));
+}
+
+OptionSet Likelihood::options() {
+  return OptionSet{}
+      .add(Option::string("likelihood", "gaussian")
+               .choices({"gaussian", "bernoulli"})
+               .help("p(x|z): Gaussian (continuous data) or Bernoulli (binary or grey values in [0,1])"))
+      .add(Option::string("decoder_output", "sigmoid")
+               .choices({"sigmoid", "linear"})
+               .help("Gaussian mean = sigmoid(decoder) for data in [0,1], or the raw decoder output"))
+      .add(Option::real("decoder_sigma", 0.1)
+               .greater_than(0)
+               .help("Gaussian decoder standard deviation (fixed, or the initial value when learned)"))
+      .add(Option::boolean("learn_sigma", false).help("learn one Gaussian log-sigma per data dimension"));
+}
+
+std::shared_ptr<Likelihood> Likelihood::from_options(const Options& o, std::vector<std::int64_t> data_shape) {
+  return std::make_shared<Likelihood>(o.string("likelihood"), o.string("decoder_output"), o.real("decoder_sigma"),
+                                      o.boolean("learn_sigma"), std::move(data_shape));
+}
+
+torch::Tensor Likelihood::mean(const torch::Tensor& params) const {
+  if (kind_ == "bernoulli" || output_ == "sigmoid") return torch::sigmoid(params);
+  return params;
+}
+
+torch::Tensor Likelihood::log_prob(const torch::Tensor& x, const torch::Tensor& params) const {
+  if (kind_ == "bernoulli") return bernoulli_log_likelihood(x, params, event_dims_);
+  // Gaussian: sum over data dims of log N(x; mean, sigma^2). Flatten the event dims so the
+  // SDK's diagonal-Gaussian density (which sums the last dim) serves here too.
+  const auto m = mean(params);
+  const auto flat_m = m.flatten(m.dim() - event_dims_);
+  const auto flat_x = x.flatten(x.dim() - event_dims_);
+  const auto logvar = log_sigma_.defined() ? (2.0 * log_sigma_).flatten()
+                                           : torch::full({1}, 2.0 * std::log(sigma_), m.options());
+  return diag_gaussian_log_density(flat_x, flat_m, logvar);
+}
+
+torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out,
+                               const std::string& activation) {
+  torch::nn::Sequential seq;
+  std::int64_t width = in;
+  for (auto h : hidden) {
+    seq->push_back(torch::nn::Linear(width, h));
+    if (activation == "relu") seq->push_back(torch::nn::ReLU());
+    else if (activation == "tanh") seq->push_back(torch::nn::Tanh());
+    else if (activation == "elu") seq->push_back(torch::nn::ELU());
+    else if (activation == "softplus") seq->push_back(torch::nn::Softplus());
+    else if (activation == "leaky_relu") seq->push_back(torch::nn::LeakyReLU());
+    else throw Error("make_mlp", "unknown activation '" + activation + "'");
+    width = h;
+  }
+  seq->push_back(torch::nn::Linear(width, out));
+  return seq;
+}
+
+std::vector<std::string> mlp_activations() { return {"relu", "tanh", "elu", "softplus", "leaky_relu"}; }
+
+}  // namespace priorlab

@@ -1,0 +1,44 @@
+#include "priorlab/math.hpp"
+
+#include <cmath>
+
+namespace priorlab {
+
+namespace {
+constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
+}
+
+torch::Tensor diag_gaussian_log_density(const torch::Tensor& x, const torch::Tensor& mu, const torch::Tensor& logvar) {
+  auto sq = (x - mu).pow(2) * torch::exp(-logvar);
+  return -0.5 * (kLog2Pi + logvar + sq).sum(-1);
+}
+
+torch::Tensor standard_normal_log_density(const torch::Tensor& x) { return -0.5 * (kLog2Pi + x.pow(2)).sum(-1); }
+
+torch::Tensor bernoulli_log_likelihood(const torch::Tensor& x, const torch::Tensor& logits, std::int64_t event_dims) {
+  auto ll = x * logits - torch::nn::functional::softplus(logits);
+  if (event_dims <= 0) return ll;
+  std::vector<std::int64_t> dims;
+  for (std::int64_t d = 1; d <= event_dims; ++d) dims.push_back(-d);
+  return ll.sum(dims);
+}
+
+torch::Tensor log_mean_exp(const torch::Tensor& t, std::int64_t dim) {
+  return torch::logsumexp(t, dim) - std::log(static_cast<double>(t.size(dim)));
+}
+
+torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int64_t samples) {
+  const auto std = torch::exp(0.5 * q.logvar);
+  if (samples <= 0) return q.mu + std * torch::randn_like(q.mu);
+  std::vector<std::int64_t> shape{samples};
+  for (auto s : q.mu.sizes()) shape.push_back(s);
+  return q.mu.unsqueeze(0) + std.unsqueeze(0) * torch::randn(shape, q.mu.options());
+}
+
+torch::Tensor importance_weighted_bound(const torch::Tensor& log_weights) { return log_mean_exp(log_weights, 0); }
+
+torch::Tensor kl_to_standard_normal(const DiagGaussian& q) {
+  return 0.5 * (torch::exp(q.logvar) + q.mu.pow(2) - 1.0 - q.logvar).sum(-1);
+}
+
+}  // namespace priorlab

@@ -1,0 +1,182 @@
+#include "priorlab/plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "priorlab/error.hpp"
+#include "priorlab/io.hpp"
+
+namespace priorlab {
+
+namespace {
+
+void write_png(const std::string& path, const cv::Mat& image) {
+  write_atomic_with(path, [&](const std::string& tmp) {
+    if (!cv::imwrite(tmp, image)) throw Error(path, "could not write PNG");
+  });
+}
+
+const cv::Scalar kBlack(0, 0, 0), kGrey(200, 200, 200), kWhite(255, 255, 255);
+
+// A small qualitative palette (BGR) for line series.
+cv::Scalar palette(size_t i) {
+  static const cv::Scalar colours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214},
+                                       {189, 103, 148}, {75, 86, 140}, {194, 119, 227}, {127, 127, 127}};
+  return colours[i % 8];
+}
+
+// Cyclic HSV hue for angles, linear viridis-like ramp otherwise; t in [0, 1].
+cv::Scalar colour_map(double t, bool cyclic) {
+  t = std::clamp(t, 0.0, 1.0);
+  if (cyclic) {
+    cv::Mat hsv(1, 1, CV_8UC3, cv::Scalar(t * 179.0, 220, 230)), bgr;
+    cv::cvtColor(hsv, bgr, cv::COLOR_HSV2BGR);
+    auto p = bgr.at<cv::Vec3b>(0, 0);
+    return {double(p[0]), double(p[1]), double(p[2])};
+  }
+  // From dark purple through teal to yellow.
+  const double r = std::clamp(-0.3 + 1.6 * t * t, 0.0, 1.0), g = std::clamp(0.05 + 0.9 * t, 0.0, 1.0),
+               b = std::clamp(0.55 + 0.6 * t - 1.1 * t * t, 0.0, 1.0);
+  return {255 * b, 255 * g, 255 * r};
+}
+
+void text(cv::Mat& img, const std::string& s, cv::Point at, double scale = 0.4, cv::Scalar colour = kBlack) {
+  cv::putText(img, s, at, cv::FONT_HERSHEY_SIMPLEX, scale, colour, 1, cv::LINE_AA);
+}
+
+std::string tick_label(double v) {
+  if (v == 0) return "0";
+  const double a = std::abs(v);
+  if (a >= 1e4 || a < 1e-2) return fmt::format("{:.0e}", v);
+  return fmt::format("{:.3g}", v);
+}
+
+// Maps data coordinates into a pixel rectangle.
+struct Frame {
+  cv::Rect box;
+  double x0, x1, y0, y1;
+  cv::Point map(double x, double y) const {
+    const double u = (x - x0) / (x1 - x0), v = (y - y0) / (y1 - y0);
+    return {box.x + int(std::lround(u * box.width)), box.y + box.height - int(std::lround(v * box.height))};
+  }
+};
+
+void axes(cv::Mat& img, const Frame& f, bool log_y) {
+  cv::rectangle(img, f.box, kBlack, 1);
+  for (int i = 0; i <= 4; ++i) {
+    const double x = f.x0 + (f.x1 - f.x0) * i / 4.0, y = f.y0 + (f.y1 - f.y0) * i / 4.0;
+    const auto px = f.map(x, f.y0), py = f.map(f.x0, y);
+    cv::line(img, {px.x, f.box.y}, {px.x, f.box.y + f.box.height}, kGrey, 1);
+    cv::line(img, {f.box.x, py.y}, {f.box.x + f.box.width, py.y}, kGrey, 1);
+    text(img, tick_label(x), {px.x - 12, f.box.y + f.box.height + 14}, 0.35);
+    text(img, tick_label(log_y ? std::pow(10.0, y) : y), {2, py.y + 4}, 0.35);
+  }
+  cv::rectangle(img, f.box, kBlack, 1);
+}
+
+}  // namespace
+
+void save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns, std::int64_t zoom) {
+  auto t = images.detach().to(torch::kCPU, torch::kFloat).clamp(0, 1);
+  if (t.dim() == 4) t = t.select(1, 0);  // first channel (grey)
+  if (t.dim() != 3) throw Error(path, "image grid expects [N, C, H, W] or [N, H, W]");
+  const auto n = t.size(0), h = t.size(1), w = t.size(2);
+  columns = std::max<std::int64_t>(1, std::min(columns, n));
+  const auto rows = (n + columns - 1) / columns;
+  const int pad = 1;
+  cv::Mat canvas(int(rows * (h * zoom + pad) + pad), int(columns * (w * zoom + pad) + pad), CV_8UC1, cv::Scalar(128));
+  auto u8 = (t * 255.0).round().to(torch::kUInt8).contiguous();
+  for (std::int64_t i = 0; i < n; ++i) {
+    cv::Mat tile(int(h), int(w), CV_8UC1, u8[i].data_ptr<std::uint8_t>()), big;
+    cv::resize(tile, big, cv::Size(int(w * zoom), int(h * zoom)), 0, 0, cv::INTER_NEAREST);
+    const int r = int(i / columns), c = int(i % columns);
+    big.copyTo(canvas(cv::Rect(int(pad + c * (w * zoom + pad)), int(pad + r * (h * zoom + pad)), big.cols, big.rows)));
+  }
+  write_png(path, canvas);
+}
+
+void save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels, const std::string& title) {
+  if (panels.empty()) throw Error(path, "no panels to plot");
+  const int size = 420, margin = 45, top = 40;
+  double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
+  std::vector<torch::Tensor> pts;
+  for (const auto& p : panels) {
+    auto t = p.points.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    if (t.dim() != 2 || t.size(1) != 2) throw Error(path, "scatter points must be [N, 2]");
+    if (t.size(0) > 0) {
+      lo_x = std::min(lo_x, t.select(1, 0).min().item<double>());
+      hi_x = std::max(hi_x, t.select(1, 0).max().item<double>());
+      lo_y = std::min(lo_y, t.select(1, 1).min().item<double>());
+      hi_y = std::max(hi_y, t.select(1, 1).max().item<double>());
+    }
+    pts.push_back(t);
+  }
+  if (!std::isfinite(lo_x)) lo_x = lo_y = -1, hi_x = hi_y = 1;
+  // Same scale on both axes, with a margin, so the latent geometry is not distorted.
+  const double cx = 0.5 * (lo_x + hi_x), cy = 0.5 * (lo_y + hi_y);
+  const double half = 0.55 * std::max({hi_x - lo_x, hi_y - lo_y, 1e-6});
+  cv::Mat img(top + size + margin, int(panels.size()) * (size + margin) + margin, CV_8UC3, kWhite);
+  text(img, title, {margin, 22}, 0.55);
+  for (size_t k = 0; k < panels.size(); ++k) {
+    Frame f{cv::Rect(margin + int(k) * (size + margin), top, size, size), cx - half, cx + half, cy - half, cy + half};
+    axes(img, f, false);
+    text(img, panels[k].label, {f.box.x + 4, f.box.y + 16}, 0.45);
+    const auto& t = pts[k];
+    torch::Tensor v;
+    double vmin = 0, vmax = 1;
+    if (panels[k].values.defined() && panels[k].values.numel() == t.size(0)) {
+      v = panels[k].values.detach().to(torch::kCPU, torch::kDouble).contiguous();
+      if (panels[k].cyclic) vmax = 2 * M_PI;
+      else if (v.numel() > 0) vmin = v.min().item<double>(), vmax = std::max(v.max().item<double>(), vmin + 1e-12);
+    }
+    const double* p = t.data_ptr<double>();
+    for (std::int64_t i = 0; i < t.size(0); ++i) {
+      const cv::Scalar c = v.defined() ? colour_map((v.data_ptr<double>()[i] - vmin) / (vmax - vmin), panels[k].cyclic)
+                                       : cv::Scalar(180, 119, 31);
+      cv::circle(img, f.map(p[2 * i], p[2 * i + 1]), panels[k].radius, c, cv::FILLED, cv::LINE_AA);
+    }
+  }
+  write_png(path, img);
+}
+
+void save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
+  if (panels.empty()) throw Error(path, "no panels to plot");
+  const int width = 760, height = 220, margin = 55, gap = 50;
+  cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + 170, CV_8UC3, kWhite);
+  for (size_t k = 0; k < panels.size(); ++k) {
+    const auto& panel = panels[k];
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    auto fy = [&](double y) { return panel.log_y ? std::log10(std::max(y, 1e-300)) : y; };
+    for (const auto& s : panel.series)
+      for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
+        if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
+        x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
+        y0 = std::min(y0, fy(s.y[i])), y1 = std::max(y1, fy(s.y[i]));
+      }
+    if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (x1 <= x0) x1 = x0 + 1;
+    if (y1 <= y0) y0 -= 0.5, y1 += 0.5;
+    const double pad = 0.05 * (y1 - y0);
+    Frame f{cv::Rect(margin, 25 + int(k) * (height + gap), width, height), x0, x1, y0 - pad, y1 + pad};
+    axes(img, f, panel.log_y);
+    text(img, panel.title + (panel.log_y ? " (log scale)" : ""), {margin, f.box.y - 6}, 0.45);
+    for (size_t s = 0; s < panel.series.size(); ++s) {
+      const auto& series = panel.series[s];
+      std::vector<cv::Point> line;
+      for (size_t i = 0; i < series.x.size() && i < series.y.size(); ++i)
+        if (std::isfinite(series.y[i])) line.push_back(f.map(series.x[i], fy(series.y[i])));
+      for (size_t i = 1; i < line.size(); ++i)
+        if (!series.dashed || (i / 4) % 2 == 0) cv::line(img, line[i - 1], line[i], palette(s), 1, cv::LINE_AA);
+      const int ly = f.box.y + 14 + int(s) * 16;
+      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
+      text(img, series.label, {margin + width + 35, ly}, 0.4);
+    }
+  }
+  text(img, x_label, {margin + width / 2 - 20, img.rows - 8}, 0.45);
+  write_png(path, img);
+}
+
+}  // namespace priorlab
