@@ -118,10 +118,13 @@ const PluginEntry& Registry::find(const std::string& name, const std::string& ki
   for (const auto& q : plugins_)
     if (q.kind == kind) available += (available.empty() ? "" : ", ") + q.name;
   if (p)
-    throw Error(path, fmt::format("plugin '{}' is a {}, expected a {} (available: {})", name, p->kind, kind,
+    throw Error(path, fmt::format("plugin '{}' is of kind '{}', expected kind '{}' (available: {})", name, p->kind, kind,
                                   available.empty() ? "none" : available));
-  throw Error(path, fmt::format("unknown {} '{}' (available: {}; see `priorlab plugins`)", kind, name,
-                                available.empty() ? "none found" : available));
+  std::string refused;
+  for (const auto& r : refusals_) refused += (refused.empty() ? "" : "; ") + r;
+  throw Error(path, fmt::format("unknown {} '{}' (available: {}; see `priorlab plugins`){}", kind, name,
+                                available.empty() ? "none found" : available,
+                                refused.empty() ? "" : "; refused libraries: " + refused));
 }
 
 }  // namespace priorlab::host

@@ -83,7 +83,7 @@ torch::Tensor Trainer::batch_indices(std::int64_t step) {
   return perm_.slice(0, within * batch_size_, (within + 1) * batch_size_);
 }
 
-void Trainer::train() {
+void Trainer::train(std::int64_t pause_at) {
   const std::string dataset_name = p_.config["dataset"]["plugin"];
   const std::string objective_name = p_.config["objective"]["plugin"];
   const std::string scheduler_name = p_.config["scheduler"]["plugin"];
@@ -92,7 +92,7 @@ void Trainer::train() {
   p_.network->train();
   p_.prior->train();
   while (step_ < iterations_) {
-    if (stop_ && stop_->load()) {
+    if ((stop_ && stop_->load()) || step_ == pause_at) {
       progress.finish();
       save_checkpoint();
       return;
@@ -189,10 +189,15 @@ void Trainer::save_checkpoint() {
   archive.write("prior", prior);
   archive.write("optimizer_network", opt_network);
   archive.write("optimizer_prior", opt_prior);
+  // The partial logging interval travels too, so a run stopped between two log lines logs
+  // exactly what an uninterrupted run would.
+  const auto sums = interval_sums_.to(torch::kCPU).contiguous();
   const nlohmann::json state = {{"step", step_},
                                 {"wall_seconds", wall_seconds()},
                                 {"scheduler", p_.scheduler->state()},
-                                {"last_metrics", last_metrics_}};
+                                {"last_metrics", last_metrics_},
+                                {"interval_steps", interval_steps_},
+                                {"interval_sums", std::vector<double>(sums.data_ptr<double>(), sums.data_ptr<double>() + kSums)}};
   archive.write("trainer", c10::IValue(state.dump()));
   const auto dir = fs::path(run_dir_) / "checkpoints";
   write_atomic_with((dir / checkpoint_name(step_)).string(), [&](const std::string& tmp) { archive.save_to(tmp); });
@@ -219,6 +224,8 @@ void Trainer::load_checkpoint(const std::string& path) {
     wall_before_ = state.at("wall_seconds");
     last_metrics_ = state.value("last_metrics", nlohmann::json());
     p_.scheduler->load_state(state.at("scheduler"));
+    interval_steps_ = state.value("interval_steps", 0);
+    interval_sums_ = torch::tensor(state.value("interval_sums", std::vector<double>(kSums, 0.0)), torch::kDouble).to(p_.device);
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& e) {
@@ -228,8 +235,6 @@ void Trainer::load_checkpoint(const std::string& path) {
     throw Error(path, std::string("cannot restore checkpoint: ") + e.what());
   }
   session_start_ = std::chrono::steady_clock::now();
-  interval_sums_.zero_();
-  interval_steps_ = 0;
 }
 
 std::int64_t Trainer::restore_latest() {

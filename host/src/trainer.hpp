@@ -26,10 +26,11 @@ class Trainer {
   /// to the steps it covers. Returns the restored step (0 when none).
   std::int64_t restore_latest();
 
-  /// Trains until training.iterations steps are done, or `stop` is set (a checkpoint is then
-  /// written). Throws Error("training step N", ...) on a non-finite loss; checkpoints written
-  /// before stay valid and nothing half-written is left.
-  void train();
+  /// Trains until training.iterations steps are done, or `stop` is set, or `pause_at` steps
+  /// are done (in the last two cases a checkpoint is written, as on Ctrl-C). Throws
+  /// Error("training step N", ...) on a non-finite loss; checkpoints written before stay valid
+  /// and nothing half-written is left.
+  void train(std::int64_t pause_at = -1);
 
   std::int64_t step() const { return step_; }
   bool finished() const { return step_ >= iterations_; }

@@ -1,0 +1,251 @@
+// The command line as a researcher meets it: every bad input ends with one located line on
+// stderr, a non-zero exit code and nothing half-written; a killed run resumes exactly.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+using namespace priorlab;
+using test::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Writes `config` into dir/p.json and returns its path.
+std::string write_config(const test::TempDir& dir, const json& config, const std::string& name = "p.json") {
+  const auto path = dir.path() / name;
+  test::write_text(path, config.dump(2));
+  return path.string();
+}
+
+// Asserts the failure contract: exit code, exactly one output line, "priorlab: error: " + `expected`
+// at its start, and no run directory left behind.
+void expect_located_failure(const test::CommandResult& r, int code, const std::string& expected, const fs::path& runs) {
+  EXPECT_EQ(r.exit_code, code) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_EQ(r.output.rfind("priorlab: error: " + expected, 0), 0u) << r.output;
+  EXPECT_TRUE(!fs::exists(runs) || fs::is_empty(runs)) << "something was written under " << runs;
+}
+
+// Every tensor of the network's sub-archive of a checkpoint, by dotted name.
+void collect(torch::serialize::InputArchive& archive, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
+  for (const auto& key : archive.keys()) {
+    torch::Tensor t;
+    torch::serialize::InputArchive sub;
+    if (archive.try_read(key, t)) out[prefix + key] = t;
+    else if (archive.try_read(key, sub)) collect(sub, prefix + key + ".", out);
+  }
+}
+
+std::map<std::string, torch::Tensor> checkpoint_tensors(const fs::path& file) {
+  torch::serialize::InputArchive archive, network;
+  archive.load_from(file.string());
+  archive.read("network", network);
+  std::map<std::string, torch::Tensor> out;
+  collect(network, "", out);
+  return out;
+}
+
+}  // namespace
+
+TEST(Cli, PluginsListsEveryKindWithOptions) {
+  const auto r = test::run_cli("plugins");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* s : {"dataset:", "network:", "prior:", "objective:", "scheduler:", "evaluator:", "pendulum", "mlp",
+                        "gaussian", "elbo", "warmup", "options: size=15000"})
+    EXPECT_NE(r.output.find(s), std::string::npos) << s;
+}
+
+TEST(Cli, DescribePrintsOptionsAndAPipelineSection) {
+  const auto r = test::run_cli("describe warmup");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("epochs"), std::string::npos);
+  EXPECT_NE(r.output.find("\"plugin\": \"warmup\""), std::string::npos);
+  const auto bad = test::run_cli("describe warmpu");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.output.rfind("priorlab: error: warmpu: no such plugin (available: ", 0), 0u) << bad.output;
+}
+
+TEST(Cli, ValidatePrintsTheResolvedPipeline) {
+  test::TempDir dir;
+  const auto r = test::run_cli("validate " + write_config(dir, test::small_pipeline()) + " --set training.iterations=7");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json resolved = json::parse(r.output);
+  EXPECT_EQ(resolved["training"]["iterations"], 7);
+  EXPECT_EQ(resolved["objective"]["plugin"], "elbo");
+}
+
+TEST(Cli, MissingConfigFile) {
+  test::TempDir dir;
+  expect_located_failure(test::run_cli("run nothere.json --out runs", dir.str()), 2, "nothere.json: no such file",
+                         dir.path() / "runs");
+}
+
+TEST(Cli, MalformedJsonGivesFileLineColumn) {
+  test::TempDir dir;
+  test::write_text(dir.path() / "p.json", "{\n  \"seed\": 1\n  \"device\": \"cpu\"\n}\n");
+  expect_located_failure(test::run_cli("run p.json --out runs", dir.str()), 2, "p.json:3:10: malformed JSON",
+                         dir.path() / "runs");
+}
+
+TEST(Cli, UnknownPlugin) {
+  test::TempDir dir;
+  json c = test::small_pipeline();
+  c["prior"]["plugin"] = "vampprior_typo";
+  expect_located_failure(test::run_cli("run " + write_config(dir, c) + " --out runs", dir.str()), 2,
+                         write_config(dir, c) + ": /prior/plugin: unknown prior 'vampprior_typo'", dir.path() / "runs");
+}
+
+TEST(Cli, UnknownKeyWrongTypeAndOutOfRangeOption) {
+  test::TempDir dir;
+  const auto path = write_config(dir, test::small_pipeline());
+  expect_located_failure(test::run_cli("run " + path + " --out runs --set network.options.hiden=[3]", dir.str()), 2,
+                         path + ": /network/options/hiden: unknown option 'hiden'", dir.path() / "runs");
+  expect_located_failure(test::run_cli("run " + path + " --out runs --set scheduler.options.epochs=soon", dir.str()), 2,
+                         path + ": /scheduler/options/epochs: expected number > 0, found string \"soon\"", dir.path() / "runs");
+  expect_located_failure(test::run_cli("run " + path + " --out runs --set training.learning_rate=-1", dir.str()), 2,
+                         path + ": /training/learning_rate: expected number > 0, found number -1", dir.path() / "runs");
+}
+
+TEST(Cli, PluginBuiltForAnotherAbiIsRefusedWithBothVersions) {
+  test::TempDir dir;
+  json c = test::small_pipeline();
+  c["objective"]["plugin"] = "nan_after_abi99";
+  const auto r = test::run_cli("--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/bad/abi run " + write_config(dir, c) + " --out runs",
+                               dir.str());
+  expect_located_failure(r, 2, write_config(dir, c) + ": /objective/plugin: unknown objective 'nan_after_abi99'",
+                         dir.path() / "runs");
+  EXPECT_NE(r.output.find("built for plugin ABI 99, this host speaks ABI 1"), std::string::npos) << r.output;
+}
+
+TEST(Cli, NanLossStopsWithTheStepAndLeavesOnlyWholeFiles) {
+  test::TempDir dir;
+  json c = test::small_pipeline(100);
+  c["objective"] = {{"plugin", "nan_after"}, {"options", {{"after", 60}}}};
+  const auto r = test::run_cli(
+      "--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/good run " + write_config(dir, c) + " --out runs", dir.str());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("priorlab: error: training step 61: non-finite loss nan"), std::string::npos) << r.output;
+  const auto run = dir.path() / "runs" / "small";
+  const json status = json::parse(std::ifstream(run / "run.json"));
+  EXPECT_EQ(status["status"], "failed");
+  EXPECT_EQ(status["step"], 60);
+  // Only whole files: the checkpoint at 50 (every 50 steps), no temporaries, no summary.
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(run))
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), run).string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl", "run.json"}));
+  EXPECT_FALSE(checkpoint_tensors(run / "checkpoints" / "step_00000050.pt").empty());
+}
+
+TEST(Cli, ExistingRunDirectoryIsNotOverwrittenWithoutForce) {
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "runs" / "small");
+  const auto r = test::run_cli("run " + write_config(dir, test::small_pipeline(5)) + " --out runs", dir.str());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("run directory already exists; pass --force"), std::string::npos) << r.output;
+}
+
+TEST(Cli, RunWritesTheRunDirectoryAndPrintsMetrics) {
+  test::TempDir dir;
+  json c = test::small_pipeline(60);
+  c["evaluators"].push_back({{"plugin", "latent_plot"}, {"options", {{"points", 50}, {"prior_samples", 50}}}});
+  const auto r = test::run_cli("run " + write_config(dir, c) + " --out runs", dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = dir.path() / "runs" / "small";
+  for (const char* f : {"config.json", "run.json", "metrics.jsonl", "summary.json", "artefacts/reconstruction.png",
+                        "artefacts/latent.png", "checkpoints/step_00000060.pt"})
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  const json summary = json::parse(std::ifstream(run / "summary.json"));
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["steps"], 60);
+  EXPECT_TRUE(summary["evaluators"]["reconstruction"].contains("elbo"));
+  EXPECT_NE(r.output.find("run small completed: 60 steps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("picture: runs/small/artefacts/latent.png"), std::string::npos) << r.output;
+  // The resolved config has every default, and resolves to itself.
+  const json config = json::parse(std::ifstream(run / "config.json"));
+  EXPECT_EQ(config["network"]["options"]["activation"], "relu");
+}
+
+TEST(Cli, KilledRunResumesToTheSameFinalParameters) {
+  test::TempDir dir;
+  json c = test::small_pipeline(3000);
+  c["training"]["checkpoint_every"] = 100;
+  c["evaluators"] = json::array();
+  const auto path = write_config(dir, c);
+
+  // Uninterrupted reference.
+  ASSERT_EQ(test::run_cli("run " + path + " --out runs --name whole", dir.str()).exit_code, 0);
+
+  // Started in the background and killed with SIGKILL once its second checkpoint exists.
+  const auto killed = dir.path() / "runs" / "killed";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::chdir(dir.str().c_str());
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::execl(PRIORLAB_EXE, PRIORLAB_EXE, "run", path.c_str(), "--out", "runs", "--name", "killed", nullptr);
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(killed / "checkpoints" / "step_00000200.pt") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  const json before = json::parse(std::ifstream(killed / "run.json"));
+  EXPECT_EQ(before["status"], "running");
+
+  const auto r = test::run_cli("resume runs/killed", dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming killed at step"), std::string::npos) << r.output;
+  const auto a = checkpoint_tensors(dir.path() / "runs" / "whole" / "checkpoints" / "step_00003000.pt");
+  const auto b = checkpoint_tensors(killed / "checkpoints" / "step_00003000.pt");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (const auto& [k, t] : a) EXPECT_TRUE(torch::equal(t, b.at(k))) << k;
+}
+
+TEST(Cli, InterruptWritesACheckpointAndSaysHowToResume) {
+  test::TempDir dir;
+  json c = test::small_pipeline(100000);
+  c["training"]["checkpoint_every"] = 0;
+  const auto path = write_config(dir, c);
+  const auto out = dir.path() / "out.txt";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::chdir(dir.str().c_str());
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(PRIORLAB_EXE, PRIORLAB_EXE, "run", path.c_str(), "--out", "runs", nullptr);
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir.path() / "runs" / "small" / "metrics.jsonl") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream in(out);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("continue with: priorlab resume runs/small"), std::string::npos) << text;
+  const json st = json::parse(std::ifstream(dir.path() / "runs" / "small" / "run.json"));
+  EXPECT_EQ(st["status"], "interrupted");
+  EXPECT_TRUE(fs::exists(dir.path() / "runs" / "small" / "checkpoints" /
+                         fmt::format("step_{:08d}.pt", st["step"].get<int64_t>())));
+}

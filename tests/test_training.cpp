@@ -1,0 +1,124 @@
+// Training: the reconstruction error of a short run falls below what no model could beat
+// without learning (the best constant image), checkpoints are atomic, and a run resumed
+// from a checkpoint ends with exactly the parameters of an uninterrupted run.
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "run.hpp"
+#include "test_util.hpp"
+#include "trainer.hpp"
+
+using namespace priorlab;
+using namespace priorlab::host;
+using test::json;
+
+namespace {
+
+std::vector<json> read_metrics(const std::filesystem::path& file) {
+  std::vector<json> lines;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(json::parse(line));
+  return lines;
+}
+
+// Every parameter and buffer of network and prior, by name.
+std::map<std::string, torch::Tensor> parameters_of(Pipeline& p) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& kv : p.network->named_parameters()) out["network." + kv.key()] = kv.value().detach().clone();
+  for (const auto& kv : p.prior->named_parameters()) out["prior." + kv.key()] = kv.value().detach().clone();
+  return out;
+}
+
+Pipeline build(json raw) { return build_pipeline(test::registry(), resolve_pipeline(test::registry(), raw, "t.json", "t")); }
+
+}  // namespace
+
+TEST(Training, ReconstructionErrorFallsBelowTheBestConstantImage) {
+  test::TempDir dir;
+  Pipeline p = build(test::small_pipeline(300));
+  // Independent reference: predicting every image by the per-pixel mean of the training set
+  // gives squared error per dimension = the average per-pixel variance of the data.
+  const auto all = p.dataset->get(Split::Train, torch::arange(p.dataset->size(Split::Train)), 0).x;
+  const double constant_error = all.var(0, /*unbiased=*/false).mean().item<double>();
+
+  Trainer trainer(p, dir.str(), false);
+  trainer.train();
+  const auto m = read_metrics(dir.path() / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 300u / 20u);
+  EXPECT_EQ(m.back()["step"], 300);
+  const double first = m.front()["squared_error_per_dim"], last = m.back()["squared_error_per_dim"];
+  EXPECT_LT(last, 0.5 * first);
+  EXPECT_LT(last, 0.5 * constant_error) << "constant-image error " << constant_error;
+  // The warm-up scheduler's beta is what the log says: min(1, epoch / 2).
+  EXPECT_NEAR(m.back()["beta"].get<double>(), std::min(1.0, 300.0 / p.steps_per_epoch / 2.0), 1e-12);
+}
+
+TEST(Training, ResumedRunEndsWithTheSameParametersAsAnUninterruptedOne) {
+  test::TempDir a, b;
+  Pipeline full = build(test::small_pipeline(130));
+  Trainer ta(full, a.str(), false);
+  ta.train();
+
+  // Interrupted at step 65 (mid logging interval, as Ctrl-C would): a checkpoint is written;
+  // a fresh process-like rebuild restores it and trains on to 130.
+  {
+    Pipeline first = build(test::small_pipeline(130));
+    Trainer tb(first, b.str(), false);
+    tb.train(/*pause_at=*/65);
+    EXPECT_EQ(tb.step(), 65);
+    EXPECT_FALSE(tb.finished());
+  }
+  Pipeline second = build(test::small_pipeline(130));
+  Trainer tc(second, b.str(), false);
+  EXPECT_EQ(tc.restore_latest(), 65);
+  tc.train();
+
+  const auto pa = parameters_of(full), pc = parameters_of(second);
+  ASSERT_EQ(pa.size(), pc.size());
+  for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pc.at(name))) << name;
+  // metrics.jsonl of the resumed run equals the uninterrupted one line for line, except time.
+  auto ma = read_metrics(a.path() / "metrics.jsonl"), mc = read_metrics(b.path() / "metrics.jsonl");
+  ASSERT_EQ(ma.size(), mc.size());
+  for (size_t i = 0; i < ma.size(); ++i) {
+    ma[i].erase("seconds"), mc[i].erase("seconds");
+    EXPECT_EQ(ma[i], mc[i]) << i;
+  }
+}
+
+TEST(Training, CheckpointsAreWholeFilesAndOldOnesArePruned) {
+  test::TempDir dir;
+  json raw = test::small_pipeline(200);
+  raw["training"]["checkpoint_every"] = 20;
+  raw["training"]["keep_checkpoints"] = 2;
+  Pipeline p = build(raw);
+  Trainer t(p, dir.str(), false);
+  t.train();
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() / "checkpoints")) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"step_00000180.pt", "step_00000200.pt"}));
+  // Loading the newest gives back the trained parameters.
+  Pipeline q = build(raw);
+  Trainer u(q, dir.str(), false);
+  EXPECT_EQ(u.restore_latest(), 200);
+  const auto pp = parameters_of(p), pq = parameters_of(q);
+  for (const auto& [name, v] : pp) EXPECT_TRUE(torch::equal(v, pq.at(name))) << name;
+}
+
+TEST(Training, SameSeedSameRunOtherSeedOtherRun) {
+  test::TempDir a, b, c;
+  Pipeline p1 = build(test::small_pipeline(40)), p2 = build(test::small_pipeline(40));
+  json other = test::small_pipeline(40);
+  other["seed"] = 4;
+  Pipeline p3 = build(other);
+  Trainer(p1, a.str(), false).train();
+  Trainer(p2, b.str(), false).train();
+  Trainer(p3, c.str(), false).train();
+  const auto w1 = parameters_of(p1), w2 = parameters_of(p2), w3 = parameters_of(p3);
+  for (const auto& [name, t] : w1) {
+    EXPECT_TRUE(torch::equal(t, w2.at(name))) << name;
+    EXPECT_FALSE(torch::equal(t, w3.at(name))) << name;
+  }
+}

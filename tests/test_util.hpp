@@ -1,0 +1,108 @@
+// Shared test helpers: the plugin registry of the build tree, plugin construction from JSON
+// options, and running the CLI.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "pipeline.hpp"
+#include "registry.hpp"
+
+namespace priorlab::test {
+
+using nlohmann::json;
+
+/// The plugins built in this tree (loaded once per test binary).
+inline const host::Registry& registry() {
+  static const host::Registry r = [] {
+    host::Registry reg;
+    reg.discover({PRIORLAB_PLUGIN_DIR});
+    return reg;
+  }();
+  return r;
+}
+
+/// Creates plugin `name` of interface T with `options` validated against its declaration;
+/// `ctx` supplies the rest (data info, latent_dim, ...).
+template <class T>
+std::shared_ptr<T> make(const std::string& name, const json& options = json::object(), BuildContext ctx = {}) {
+  const auto& entry = registry().find(name, T::kind, "/test");
+  ctx.name = name;
+  ctx.path = "/test";
+  ctx.options = Options(entry.options.resolve(options, "/test/options"), "/test/options");
+  return registry().create<T>(ctx);
+}
+
+/// A fresh empty folder under the build's temp area, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = std::filesystem::temp_directory_path() /
+            ("priorlab_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()) + "_" +
+             std::to_string(counter()++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+
+ private:
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string output;  ///< stdout and stderr together
+};
+
+/// Runs the priorlab CLI with `args` (a shell-quoted string) in `cwd`.
+inline CommandResult run_cli(const std::string& args, const std::string& cwd = ".") {
+  const std::string cmd = "cd '" + cwd + "' && '" PRIORLAB_EXE "' " + args + " 2>&1";
+  CommandResult r{-1, {}};
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+/// Writes a file (creating folders).
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::FILE* f = std::fopen(p.c_str(), "wb");
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
+/// A small, fast pendulum pipeline for tests (a few hundred images, a small MLP).
+inline json small_pipeline(std::int64_t iterations = 200) {
+  json j = json::parse(R"({
+    "name": "small",
+    "seed": 3,
+    "device": "cpu",
+    "dataset": {"plugin": "pendulum", "options": {"size": 400, "test_fraction": 0.25}},
+    "network": {"plugin": "mlp", "options": {"latent_dim": 2, "hidden": [128], "decoder_sigma": 0.1}},
+    "prior": {"plugin": "gaussian"},
+    "scheduler": {"plugin": "warmup", "options": {"epochs": 2}},
+    "training": {"iterations": 200, "batch_size": 32, "learning_rate": 1e-3, "log_every": 20, "checkpoint_every": 50},
+    "evaluators": [{"plugin": "reconstruction", "options": {"pictures": 8}}]
+  })");
+  j["training"]["iterations"] = iterations;
+  return j;
+}
+
+}  // namespace priorlab::test
