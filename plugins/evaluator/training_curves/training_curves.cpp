@@ -1,0 +1,74 @@
+// Evaluator "training_curves": the run's metrics.jsonl as a picture (like Fig. 2, right):
+// beta (log scale), the constraint C_hat_t against its threshold kappa^2, and rate and
+// distortion against the step.
+#include <fstream>
+#include <set>
+
+#include <priorlab/sdk.hpp>
+
+namespace {
+
+using namespace priorlab;
+
+class TrainingCurvesEvaluator : public Evaluator {
+ public:
+  static OptionSet options() {
+    return OptionSet{}.add(Option::string("file", "training_curves.png").help("picture name under artefacts/"));
+  }
+  explicit TrainingCurvesEvaluator(const BuildContext& ctx) : file_(ctx.options.string("file")) {}
+
+  EvalResult evaluate(const EvalContext& ctx) override {
+    const std::string path = ctx.run_dir + "/metrics.jsonl";
+    std::ifstream in(path);
+    if (!in) throw Error(path, "cannot read the run's metrics");
+    std::map<std::string, std::vector<double>> series;
+    std::vector<double> steps;
+    std::string line;
+    std::int64_t number = 0;
+    double initial_end = -1;  // the first logged step after REWO's initial phase (to log_every)
+    bool saw_initial = false;
+    while (std::getline(in, line)) {
+      ++number;
+      nlohmann::json m;
+      try {
+        m = nlohmann::json::parse(line);
+      } catch (const std::exception& e) {
+        throw Error(path + ":" + std::to_string(number), std::string("malformed metrics line: ") + e.what());
+      }
+      steps.push_back(m.at("step").get<double>());
+      for (const auto& [k, v] : m.items())
+        if (v.is_number()) series[k].push_back(v.get<double>());
+      const bool initial = m.value("phase", "") == "initial";
+      if (saw_initial && !initial && initial_end < 0) initial_end = steps.back();
+      saw_initial = saw_initial || initial;
+    }
+    if (steps.empty()) throw Error(path, "no metrics logged");
+    auto get = [&](const std::string& k) { return series.count(k) && series[k].size() == steps.size() ? series[k] : std::vector<double>{}; };
+
+    std::vector<LinePanel> panels;
+    panels.push_back({{{steps, get("beta"), "beta", false}}, "beta", true});
+    LinePanel constraint{{}, "constraint per data dimension", false};
+    for (const char* key : {"C_hat", "nll_per_dim", "squared_error_per_dim"})
+      if (!get(key).empty()) constraint.series.push_back({steps, get(key), key, false});
+    for (const char* key : {"threshold", "kappa2"})
+      if (!get(key).empty()) constraint.series.push_back({steps, get(key), std::string(key) + " (kappa^2)", true});
+    panels.push_back(constraint);
+    panels.push_back({{{steps, get("rate"), "rate (nats)", false}}, "rate", false});
+    panels.push_back({{{steps, get("distortion"), "distortion (nats)", false}}, "distortion", false});
+    save_line_panels(ctx.artefact_dir + "/" + file_, panels, "step");
+
+    EvalResult r;
+    r.artefacts.push_back(file_);
+    r.metrics["final_beta"] = get("beta").empty() ? 0.0 : get("beta").back();
+    if (initial_end > 0) r.metrics["initial_phase_end_step"] = initial_end;
+    return r;
+  }
+
+ private:
+  std::string file_;
+};
+
+}  // namespace
+
+PRIORLAB_PLUGIN(Evaluator, training_curves, TrainingCurvesEvaluator, "1.0.0",
+                "PNG of beta, C_hat against kappa^2, rate and distortion over training (Fig. 2)")
