@@ -1,0 +1,208 @@
+// Prior "vhp" against a linear-Gaussian hierarchy with a closed form.
+//
+// With hidden = [] both MLPs are single Linear layers, so writing their parameters makes
+//   p(z|ζ) = N(A ζ + b, diag s²),   p(ζ) = N(0, I)   =>   p(z) = N(b, Σ),  Σ = A Aᵀ + diag s²,
+// and the exact posterior is p(ζ|z) = N(S Aᵀ Ψ⁻¹ (z − b), S),  S = (I + Aᵀ Ψ⁻¹ A)⁻¹,  Ψ = diag s².
+// A's columns are chosen Ψ⁻¹-orthogonal so S is diagonal and q(ζ|z) (diagonal) can be exact.
+// Everything runs in double precision.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+namespace {
+
+using priorlab::BuildContext;
+using priorlab::Prior;
+using priorlab::test::json;
+
+constexpr std::int64_t kD = 3;     // latent dimension of z
+constexpr std::int64_t kZeta = 2;  // dimension of ζ
+constexpr double kLog2Pi = 1.8378770664093453;
+
+torch::Tensor dbl(std::vector<double> v, std::vector<std::int64_t> shape) {
+  return torch::tensor(v, torch::kDouble).reshape(shape);
+}
+
+struct LinearGaussian {
+  // Columns a1 = (1, 0.6, 0.4), a2 = (1, -2, 1): a1ᵀ Ψ⁻¹ a2 = 1/0.5 - 1.2/0.3 + 0.4/0.2 = 2 - 4 + 2 = 0.
+  torch::Tensor A = dbl({1, 1, 0.6, -2, 0.4, 1}, {kD, kZeta});
+  torch::Tensor b = dbl({0.3, -0.5, 1.0}, {kD});
+  torch::Tensor s2 = dbl({0.5, 0.3, 0.2}, {kD});
+
+  torch::Tensor sigma() const { return A.matmul(A.t()) + torch::diag(s2); }
+
+  /// log N(z; b, Σ) for z [N, D] -> [N], the textbook full-covariance formula.
+  torch::Tensor log_density(const torch::Tensor& z) const {
+    const auto cov = sigma();
+    const auto r = z - b;
+    const auto quad = (r.matmul(torch::inverse(cov)) * r).sum(-1);
+    return -0.5 * (kD * kLog2Pi + torch::logdet(cov) + quad);
+  }
+
+  /// Posterior covariance S (diagonal here) and the map W = S Aᵀ Ψ⁻¹ with mean W (z − b).
+  torch::Tensor posterior_cov() const {
+    return torch::inverse(torch::eye(kZeta, torch::kDouble) + A.t().matmul(torch::diag(1.0 / s2)).matmul(A));
+  }
+  torch::Tensor posterior_map() const { return posterior_cov().matmul(A.t()).matmul(torch::diag(1.0 / s2)); }
+
+  /// z ~ N(b, Σ) drawn independently of the plugin (Cholesky factor).
+  torch::Tensor draw(std::int64_t n) const {
+    return b + torch::randn({n, kD}, torch::kDouble).matmul(torch::linalg_cholesky(sigma()).t());
+  }
+};
+
+std::shared_ptr<Prior> make_vhp(json options, std::int64_t latent = kD) {
+  BuildContext ctx;
+  ctx.latent_dim = latent;
+  return priorlab::test::make<Prior>("vhp", options, ctx);
+}
+
+std::map<std::string, torch::Tensor> params(Prior& prior) {
+  std::map<std::string, torch::Tensor> m;
+  for (const auto& item : prior.named_parameters()) m[item.key()] = item.value();
+  return m;
+}
+
+/// Writes p(z|ζ) = N(Aζ + b, diag s²) and q(ζ|z) = N(W (z − b) * mean_scale, diag(v_q)).
+void set_linear(Prior& prior, const LinearGaussian& g, double mean_scale, double var_scale) {
+  torch::NoGradGuard no_grad;
+  auto p = params(prior);
+  const auto W = g.posterior_map() * mean_scale;               // [Dζ, D]
+  const auto vq = torch::diag(g.posterior_cov()) * var_scale;  // [Dζ]
+  p.at("p_z.0.weight").copy_(torch::cat({g.A, torch::zeros({kD, kZeta}, torch::kDouble)}, 0));
+  p.at("p_z.0.bias").copy_(torch::cat({g.b, torch::log(g.s2)}));
+  p.at("q_zeta.0.weight").copy_(torch::cat({W, torch::zeros({kZeta, kD}, torch::kDouble)}, 0));
+  p.at("q_zeta.0.bias").copy_(torch::cat({-W.matmul(g.b), torch::log(vq)}));
+}
+
+std::shared_ptr<Prior> linear_vhp(std::int64_t samples, const LinearGaussian& g, double mean_scale, double var_scale) {
+  auto prior = make_vhp({{"hidden", json::array()}, {"samples", samples}, {"zeta_dim", kZeta}});
+  prior->to(torch::kDouble);
+  set_linear(*prior, g, mean_scale, var_scale);
+  return prior;
+}
+
+double average(const torch::Tensor& t) { return t.mean().item<double>(); }
+double standard_error(const torch::Tensor& t) { return (t.std() / std::sqrt(static_cast<double>(t.numel()))).item<double>(); }
+
+TEST(Vhp, ShapesSubmodulesAndZetaDim) {
+  auto prior = make_vhp({{"hidden", json::array({8})}, {"samples", 5}});
+  std::vector<std::string> names;
+  for (const auto& m : prior->named_children()) names.push_back(m.key());
+  EXPECT_NE(std::find(names.begin(), names.end(), "q_zeta"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "p_z"), names.end());
+  // zeta_dim 0 means the latent dimension: q_zeta's last layer outputs 2 * D.
+  EXPECT_EQ(params(*prior).at("q_zeta.2.weight").sizes(), (std::vector<std::int64_t>{2 * kD, 8}));
+  EXPECT_EQ(params(*prior).at("p_z.0.weight").sizes(), (std::vector<std::int64_t>{8, kD}));
+
+  const auto z = torch::randn({4, 6, kD});
+  EXPECT_EQ(prior->log_prob(z).sizes(), (std::vector<std::int64_t>{4, 6}));
+  EXPECT_EQ(prior->log_prob(torch::randn({kD})).dim(), 0);
+  EXPECT_EQ(prior->sample(7).sizes(), (std::vector<std::int64_t>{7, kD}));
+
+  auto wide = make_vhp({{"hidden", json::array()}, {"zeta_dim", 5}});
+  EXPECT_EQ(params(*wide).at("p_z.0.weight").sizes(), (std::vector<std::int64_t>{2 * kD, 5}));
+  EXPECT_EQ(params(*wide).at("q_zeta.0.weight").sizes(), (std::vector<std::int64_t>{10, kD}));
+  EXPECT_EQ(wide->sample(3).sizes(), (std::vector<std::int64_t>{3, kD}));
+}
+
+TEST(Vhp, GradientsReachEveryParameter) {
+  auto prior = make_vhp({{"hidden", json::array({8, 8})}, {"samples", 4}});
+  prior->log_prob(torch::randn({10, kD})).sum().backward();
+  for (const auto& item : prior->named_parameters()) {
+    ASSERT_TRUE(item.value().grad().defined()) << item.key();
+    EXPECT_GT(item.value().grad().abs().sum().item<double>(), 0.0) << item.key();
+  }
+}
+
+TEST(Vhp, ExactPosteriorGivesExactLogDensityForEveryK) {
+  // With q(ζ|z) = p(ζ|z) every weight p(z|ζ_k)p(ζ_k)/q(ζ_k|z) equals p(z): zero variance, so
+  // the bound is log p(z) for every K and every draw, up to rounding.
+  torch::manual_seed(1);
+  const LinearGaussian g;
+  const auto z = g.draw(200);
+  const auto truth = g.log_density(z);
+  for (std::int64_t k : {1, 3, 16}) {
+    auto prior = linear_vhp(k, g, 1.0, 1.0);
+    const auto bound = prior->log_prob(z);
+    EXPECT_LT((bound - truth).abs().max().item<double>(), 1e-10) << "K = " << k;
+  }
+}
+
+TEST(Vhp, BoundIsBelowLogDensityAndTightensWithK) {
+  // q(ζ|z): the exact posterior mean shrunk by 0.8, variance doubled -> K = 1 gap ≈ KL(q || p(ζ|z))
+  // ≈ 0.8 nats. Gaps g_K = bound_K(z) − log p(z) are paired per z, and every comparison below is
+  // required to exceed 3 standard errors of the mean of the quantity compared.
+  torch::manual_seed(2);
+  const LinearGaussian g;
+  const auto z = g.draw(4000);
+  const auto truth = g.log_density(z);
+  const auto g1 = linear_vhp(1, g, 0.8, 2.0)->log_prob(z) - truth;
+  const auto g16 = linear_vhp(16, g, 0.8, 2.0)->log_prob(z) - truth;
+  const auto g1000 = linear_vhp(1000, g, 0.8, 2.0)->log_prob(z) - truth;
+
+  // Jensen: below log p(z) on average.
+  EXPECT_LT(average(g1), -3 * standard_error(g1));
+  EXPECT_LT(average(g16), -3 * standard_error(g16));
+  EXPECT_LT(average(g1000), 3 * standard_error(g1000));  // tiny gap: not significantly above 0
+  // Monotone in K on average.
+  EXPECT_GT(average(g16 - g1), 3 * standard_error(g16 - g1));
+  EXPECT_GT(average(g1000 - g16), 3 * standard_error(g1000 - g16));
+  EXPECT_LT(average(g1), -0.3);  // a real gap at K = 1 (else the test would prove nothing)
+
+  // K = 5000 within 0.05 nats of the closed form on average (fewer z: [5000, 500, D] doubles).
+  const auto zs = z.slice(0, 0, 500);
+  const auto g5000 = linear_vhp(5000, g, 0.8, 2.0)->log_prob(zs) - g.log_density(zs);
+  EXPECT_LT(std::abs(average(g5000)), 0.05);
+}
+
+TEST(Vhp, SamplesFollowTheMarginal) {
+  // z ~ p(z) = N(b, Σ). With n samples the standard error of mean component i is sqrt(Σ_ii / n)
+  // and of the sample covariance entry ij sqrt((Σ_ii Σ_jj + Σ_ij²) / n) (Gaussian data); the
+  // tolerance is 5 standard errors (n = 200000: about 0.02 for the largest entries). Returning
+  // the mean of p(z|ζ) instead of a sample would give AAᵀ, off by diag s² >= 0.2.
+  torch::manual_seed(3);
+  const LinearGaussian g;
+  auto prior = linear_vhp(16, g, 1.0, 1.0);
+  const std::int64_t n = 200000;
+  const auto z = prior->sample(n);
+  ASSERT_EQ(z.scalar_type(), torch::kDouble);
+  ASSERT_EQ(z.sizes(), (std::vector<std::int64_t>{n, kD}));
+  const auto sigma = g.sigma();
+  const auto m = z.mean(0);
+  const auto centred = z - m;
+  const auto cov = centred.t().matmul(centred) / static_cast<double>(n - 1);
+  for (std::int64_t i = 0; i < kD; ++i) {
+    const double sii = sigma[i][i].item<double>();
+    EXPECT_NEAR(m[i].item<double>(), g.b[i].item<double>(), 5 * std::sqrt(sii / n)) << "mean " << i;
+    for (std::int64_t j = 0; j < kD; ++j) {
+      const double sjj = sigma[j][j].item<double>(), sij = sigma[i][j].item<double>();
+      EXPECT_NEAR(cov[i][j].item<double>(), sij, 5 * std::sqrt((sii * sjj + sij * sij) / n)) << "cov " << i << j;
+    }
+  }
+}
+
+TEST(Vhp, LogVarianceClampApplies) {
+  // A conditional log-variance of -30 is clamped to logvar_min = -4: with q exact in its mean and
+  // A = 0 the bound is log N(z; b, e^-4 I) exactly (p(z|ζ) does not depend on ζ, weights = p(z|b)).
+  auto prior = make_vhp({{"hidden", json::array()}, {"samples", 2}, {"logvar_min", -4.0}});
+  prior->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    auto p = params(*prior);
+    p.at("p_z.0.weight").zero_();
+    p.at("p_z.0.bias").copy_(dbl({0.1, 0.2, 0.3, -30, -30, -30}, {2 * kD}));
+    p.at("q_zeta.0.weight").zero_();
+    p.at("q_zeta.0.bias").zero_();  // q = N(0, I) = p(ζ)
+  }
+  const auto z = dbl({0.1, 0.25, 0.2}, {1, kD});
+  const double expected = -0.5 * (kD * (kLog2Pi - 4.0) + (0.0 + 0.0025 + 0.01) / std::exp(-4.0));
+  EXPECT_NEAR(prior->log_prob(z).item<double>(), expected, 1e-9);
+}
+
+}  // namespace

@@ -1,0 +1,74 @@
+// Scheduler "geco": the Lagrange multiplier update of GECO (Rezende & Viola 2018) in the form
+// of Klushyn et al. 2019, Eq. 5, with beta = 1 / lambda:
+//   Ĉ_t      = (1 - alpha) C_ba + alpha Ĉ_{t-1},  Ĉ_0 = C_ba       (constraint.hpp)
+//   lambda_t = clamp(lambda_{t-1} * exp(nu (Ĉ_t - threshold)), lambda_min, lambda_max)
+//   beta     = 1 / lambda_t
+// All parameters (prior included) train from the first step. Unclamped, lambda overflows while
+// the constraint is far from met (DESIGN.md §4), hence the clamp with the authors' [1e-6, 1e8].
+#include <algorithm>
+#include <cmath>
+
+#include <priorlab/sdk.hpp>
+
+#include "../constraint.hpp"
+
+namespace {
+
+using namespace priorlab;
+
+class GecoScheduler : public Scheduler {
+ public:
+  static OptionSet options() {
+    OptionSet set;
+    plugins::ConstraintAverage::declare(set);
+    set.add(Option::real("nu", 1.0).greater_than(0).help("lambda update rate nu"));
+    set.add(Option::real("lambda_init", 1.0).greater_than(0).help("lambda before the first update (beta = 1 / lambda)"));
+    set.add(Option::real("lambda_min", 1e-6).greater_than(0).help("lower clamp of lambda (beta <= 1 / lambda_min)"));
+    set.add(Option::real("lambda_max", 1e8).greater_than(0).help("upper clamp of lambda (beta >= 1 / lambda_max)"));
+    return set;
+  }
+
+  explicit GecoScheduler(const BuildContext& ctx)
+      : c_(ctx.options, ctx.path),
+        nu_(ctx.options.real("nu")),
+        lambda_min_(ctx.options.real("lambda_min")),
+        lambda_max_(ctx.options.real("lambda_max")),
+        lambda_(ctx.options.real("lambda_init")) {
+    if (!(lambda_min_ <= lambda_max_))
+      throw Error(ctx.path + "/options/lambda_min", "must not exceed lambda_max");
+    if (lambda_ < lambda_min_ || lambda_ > lambda_max_)
+      throw Error(ctx.path + "/options/lambda_init", "must lie in [lambda_min, lambda_max]");
+  }
+
+  double beta() const override { return 1.0 / lambda_; }
+  bool train_prior() const override { return true; }
+  std::string phase() const override { return "main"; }
+
+  void update(const SchedulerInput& in) override {
+    c_.update(in);
+    // exp may overflow to inf (or underflow to 0) for a huge nu * delta: the clamp absorbs both.
+    lambda_ = std::clamp(lambda_ * std::exp(nu_ * c_.delta()), lambda_min_, lambda_max_);
+  }
+
+  std::map<std::string, double> metrics() const override {
+    auto m = c_.metrics();
+    m["lambda"] = lambda_;
+    return m;
+  }
+
+  nlohmann::json state() const override { return {{"constraint", c_.state()}, {"lambda", lambda_}}; }
+  void load_state(const nlohmann::json& s) override {
+    c_.load_state(s.at("constraint"));
+    lambda_ = s.at("lambda").get<double>();
+  }
+
+ private:
+  plugins::ConstraintAverage c_;
+  double nu_, lambda_min_, lambda_max_;
+  double lambda_;
+};
+
+}  // namespace
+
+PRIORLAB_PLUGIN(Scheduler, geco, GecoScheduler, "1.0.0",
+                "GECO: Lagrange multiplier lambda = 1/beta from the reconstruction constraint (Eq. 5)")
