@@ -249,3 +249,30 @@ TEST(Cli, InterruptWritesACheckpointAndSaysHowToResume) {
   EXPECT_TRUE(fs::exists(dir.path() / "runs" / "small" / "checkpoints" /
                          fmt::format("step_{:08d}.pt", st["step"].get<int64_t>())));
 }
+
+TEST(Cli, UsageErrorsExitWithTwoAndGlobalOptionsMayFollowTheSubcommand) {
+  EXPECT_EQ(test::run_cli("run").exit_code, 2);                // missing CONFIG
+  EXPECT_EQ(test::run_cli("frobnicate").exit_code, 2);         // unknown subcommand
+  EXPECT_EQ(test::run_cli("--help").exit_code, 0);
+  const auto r = test::run_cli("plugins --plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/good");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nan_after"), std::string::npos) << r.output;
+}
+
+TEST(Cli, DescribeOfAPluginWithoutOptionsStillPrintsItsSection) {
+  const auto r = test::run_cli("describe elbo");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("options: none"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"plugin\": \"elbo\""), std::string::npos) << r.output;
+}
+
+TEST(Cli, ResumeRefusesChangesThatWouldBreakItsCheckpoints) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_cli("run " + write_config(dir, test::small_pipeline(20)) + " --out runs", dir.str()).exit_code, 0);
+  const auto r = test::run_cli("resume runs/small --set training.batch_size=8", dir.str());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output.rfind("priorlab: error: --set training.batch_size=8: resume may only change", 0), 0u) << r.output;
+  const auto more = test::run_cli("resume runs/small --set training.iterations=40", dir.str());
+  EXPECT_EQ(more.exit_code, 0) << more.output;
+  EXPECT_NE(more.output.find("resuming small at step 20 of 40"), std::string::npos) << more.output;
+}

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "priorlab/error.hpp"
+#include "priorlab/evaluation.hpp"
 #include "priorlab/options.hpp"
 
 using namespace priorlab;
@@ -62,7 +63,7 @@ TEST(Options, ChoicesAndListElementsAreChecked) {
   EXPECT_EQ(error_of(json{{"measure", "l2"}}),
             "/prior/options/measure: expected string, one of nll|squared_error, found string \"l2\"");
   EXPECT_EQ(error_of(json{{"hidden", {64, 0}}}),
-            "/prior/options/hidden/1: expected every element to be list of integers >= 1, found number 0");
+            "/prior/options/hidden/1: expected each element to be integer >= 1, found number 0");
   EXPECT_NE(error_of(json{{"hidden", 64}}).find("expected list of integers"), std::string::npos);
 }
 
@@ -95,4 +96,10 @@ TEST(Options, TypedAccessNamesTheKeyOnMisuse) {
 
 TEST(Options, DuplicateDeclarationIsAnError) {
   EXPECT_THROW(OptionSet{}.add(Option::integer("a", 1)).add(Option::real("a", 2)), Error);
+}
+
+TEST(Evaluation, ArtefactNamesArePlainPngFileNames) {
+  EXPECT_EQ(artefact_path("/runs/x/artefacts", "latent.png"), "/runs/x/artefacts/latent.png");
+  for (const char* bad : {"../../x.png", "sub/x.png", "latent", "latent.jpg", ".png", ""})
+    EXPECT_THROW(artefact_path("/a", bad), Error) << bad;
 }

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   using namespace priorlab::host;
   CLI::App app{"priorlab: learning hierarchical priors in VAEs (VHP, REWO and baselines) from JSON pipelines"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--plugin-path) may also follow the subcommand
   std::vector<std::string> plugin_paths;
   app.add_option("--plugin-path", plugin_paths, "extra folder with plugin libraries (repeatable; searched first)");
 
@@ -51,7 +52,12 @@ int main(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "print a plugin's options and a pipeline section using it");
   describe->add_option("name", describe_name, "plugin name")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; every usage error exits 2, like any other bad input.
+    return app.exit(e) == 0 ? kOk : kBadInput;
+  }
 
   try {
     Registry registry;

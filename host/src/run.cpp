@@ -1,5 +1,6 @@
 #include "run.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -55,7 +56,7 @@ std::string fmt_value(double v) { return fmt::format("{:.5g}", v); }
 // Runs every evaluator; returns the summary's "evaluators" object. Failures are reported and
 // collected in `errors` so one broken evaluator does not hide the others' results.
 nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::string>& errors,
-                        std::vector<std::string>& artefacts) {
+                        std::vector<std::string>& artefacts, const std::atomic<bool>* stop) {
   nlohmann::json results = nlohmann::json::object();
   const auto artefact_dir = dir / "artefacts";
   fs::create_directories(artefact_dir);
@@ -64,6 +65,10 @@ nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::strin
   const bool tty = Progress::stdout_is_terminal();
   for (size_t i = 0; i < p.evaluators.size(); ++i) {
     const auto& [name, evaluator] = p.evaluators[i];
+    if (stop && stop->load()) {
+      errors.push_back(fmt::format("/evaluators/{}: interrupted before evaluator '{}'", i, name));
+      break;
+    }
     Progress progress("eval " + name, 1000, tty);
     EvalContext ctx;
     ctx.network = p.network.get();
@@ -88,9 +93,9 @@ nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::strin
       std::cout << fmt::format("eval {} done in {}", name,
                                Progress::clock(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()))
                 << std::endl;
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       progress.finish();
-      errors.push_back(fmt::format("/evaluators/{}: {}", i, e.what()));
+      errors.push_back(fmt::format("/evaluators/{}: {}", i, one_line(e.what())));
       std::cerr << "priorlab: error: " << errors.back() << std::endl;
     }
   }
@@ -103,9 +108,15 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
   set_status(dir, "running", trainer.step(), iterations);
   try {
     trainer.train();
-  } catch (const Error& e) {
-    set_status(dir, "failed", trainer.step(), iterations, e.what());
-    std::cerr << "priorlab: error: " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    // Located errors keep their place; anything else (LibTorch, the file system) is named as
+    // coming from the training step, and the run is marked failed either way.
+    const auto* located = dynamic_cast<const Error*>(&e);
+    const std::string what =
+        located ? located->what()
+                : Error(fmt::format("training step {}", trainer.step() + 1), one_line(e.what())).what();
+    set_status(dir, "failed", trainer.step(), iterations, what);
+    std::cerr << "priorlab: error: " << what << std::endl;
     return kFailed;
   }
   if (!trainer.finished()) {
@@ -116,7 +127,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     return kInterrupted;
   }
   std::vector<std::string> errors, artefacts;
-  const auto evaluators = evaluate(p, dir, errors, artefacts);
+  const auto evaluators = evaluate(p, dir, errors, artefacts, stop);
   nlohmann::json summary = {{"name", p.name},
                             {"status", errors.empty() ? "completed" : "failed"},
                             {"steps", trainer.step()},
@@ -192,14 +203,19 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
   const auto config_path = dir / "config.json";
   if (!fs::exists(config_path))
     throw Error(run_dir, "not a run directory (no config.json); start one with `priorlab run CONFIG`");
+  // Only what does not change the model or the order of batches may change on resume.
+  static const std::vector<std::string> allowed = {"training.iterations=", "training.log_every=",
+                                                   "training.checkpoint_every=", "training.keep_checkpoints=",
+                                                   "training.threads="};
   for (const auto& o : overrides)
-    if (o.rfind("training.", 0) != 0)
-      throw Error("--set " + o, "resume may only change training.* (the model must match its checkpoints)");
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return o.rfind(a, 0) == 0; }))
+      throw Error("--set " + o, "resume may only change training.iterations, log_every, checkpoint_every, "
+                                "keep_checkpoints and threads (the rest must match the checkpoints)");
   const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
   Pipeline p = build_pipeline(registry, config);
-  write_json(config_path, config);
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
   const auto step = trainer.restore_latest();
+  write_json(config_path, config);
   std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}", PRIORLAB_VERSION_STRING, p.name, step,
                            config["training"]["iterations"].get<std::int64_t>())
             << std::endl;
@@ -240,8 +256,7 @@ std::string format_describe(const Registry& registry, const std::string& name) {
     throw Error(name, fmt::format("no such plugin (available: {})", known));
   }
   std::string out = fmt::format("{} ({} {}): {}\nlibrary: {}\n", p->name, p->kind, p->version, p->summary, p->library_path);
-  if (p->options.items().empty()) return out + "options: none\n";
-  out += "options:\n";
+  out += p->options.items().empty() ? "options: none\n" : "options:\n";
   for (const auto& o : p->options.items())
     out += fmt::format("  {:<22} {:<34} default {}\n  {:<22} {}\n", o.name(), o.describe_type(), o.default_value().dump(),
                        "", o.help_text());

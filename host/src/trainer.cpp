@@ -32,7 +32,7 @@ enum Sum { kLoss, kDistortion, kRate, kNllPerDim, kSqPerDim, kSums };
 std::string checkpoint_name(std::int64_t step) { return fmt::format("step_{:08d}.pt", step); }
 
 std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& dir) {
-  static const std::regex pattern(R"(step_(\d{8})\.pt)");
+  static const std::regex pattern(R"(step_(\d{8,})\.pt)");
   std::vector<std::pair<std::int64_t, std::string>> found;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return found;

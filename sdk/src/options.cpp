@@ -148,8 +148,10 @@ json Option::validate(const json& value, const std::string& path) const {
         try {
           out.push_back(scalar(value[i], element));
         } catch (const Error&) {
-          throw Error(fmt::format("{}/{}", path, i),
-                      fmt::format("expected every element to be {}, found {}", describe_type(), found(value[i])));
+          Option scalar_option = *this;
+          scalar_option.type_ = element;
+          throw Error(fmt::format("{}/{}", path, i), fmt::format("expected each element to be {}, found {}",
+                                                                 scalar_option.describe_type(), found(value[i])));
         }
       }
       return out;

@@ -50,7 +50,8 @@ void text(cv::Mat& img, const std::string& s, cv::Point at, double scale = 0.4, 
 std::string tick_label(double v) {
   if (v == 0) return "0";
   const double a = std::abs(v);
-  if (a >= 1e4 || a < 1e-2) return fmt::format("{:.0e}", v);
+  if (a >= 1e3 && a < 1e7) return fmt::format("{:.0f}", v);
+  if (a >= 1e7 || a < 1e-2) return fmt::format("{:.0e}", v);
   return fmt::format("{:.3g}", v);
 }
 

@@ -77,4 +77,4 @@ class PendulumDataset : public TensorDataset {
 
 }  // namespace
 
-PRIORLAB_PLUGIN(Dataset, pendulum, PendulumDataset, "1.0.0", "16x16 pendulum images, angle uniform in [0, 2pi), label = angle")
+PRIORLAB_PLUGIN(Dataset, pendulum, PendulumDataset, "1.0.0", "pendulum images (16x16 by default), angle uniform in [0, 2pi), label = angle")

@@ -1,6 +1,5 @@
 // Evaluator "reconstruction": test-split reconstruction error and ELBO, and a PNG of inputs
 // (odd rows) against their reconstructions from the posterior mean (even rows).
-#include <fmt/format.h>
 #include <priorlab/sdk.hpp>
 
 namespace {
@@ -48,13 +47,21 @@ class ReconstructionEvaluator : public Evaluator {
 
     // Picture: rows of 8 inputs followed by their reconstructions.
     const auto n = std::min<std::int64_t>(o_.integer("pictures"), ctx.dataset->size(split));
-    const auto x = ctx.dataset->get(split, torch::arange(n, torch::kLong), 0x65766c).x.to(ctx.device);
+    const auto x = ctx.dataset->get(split, torch::arange(n, torch::kLong), kEvaluationDrawSeed).x.to(ctx.device);
     const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
     const std::int64_t cols = 8;
     std::vector<torch::Tensor> rows;
     for (std::int64_t s = 0; s < n; s += cols) {
-      rows.push_back(x.slice(0, s, std::min(n, s + cols)));
-      rows.push_back(recon.slice(0, s, std::min(n, s + cols)));
+      // A short last row is padded with blank tiles so inputs and reconstructions stay paired.
+      auto pad = [&](const torch::Tensor& t) {
+        const auto part = t.slice(0, s, std::min(n, s + cols));
+        if (part.size(0) == cols) return part;
+        auto shape = part.sizes().vec();
+        shape[0] = cols - part.size(0);
+        return torch::cat({part, torch::zeros(shape, part.options())});
+      };
+      rows.push_back(pad(x));
+      rows.push_back(pad(recon));
     }
     if (x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3)) {
       save_image_grid(ctx.artefact_dir + "/reconstruction.png", torch::cat(rows).cpu(), cols, x.size(-1) <= 32 ? 6 : 2);

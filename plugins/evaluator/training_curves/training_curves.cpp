@@ -47,15 +47,24 @@ class TrainingCurvesEvaluator : public Evaluator {
 
     std::vector<LinePanel> panels;
     panels.push_back({{{steps, get("beta"), "beta", false}}, "beta", true});
+    // The constraint: C_hat against its threshold when a constrained scheduler ran (on a log
+    // scale when positive, so the approach to kappa^2 stays visible), else the raw measures.
     LinePanel constraint{{}, "constraint per data dimension", false};
-    for (const char* key : {"C_hat", "nll_per_dim", "squared_error_per_dim"})
-      if (!get(key).empty()) constraint.series.push_back({steps, get(key), key, false});
-    for (const char* key : {"threshold", "kappa2"})
-      if (!get(key).empty()) constraint.series.push_back({steps, get(key), std::string(key) + " (kappa^2)", true});
+    if (!get("C_hat").empty()) {
+      constraint.series.push_back({steps, get("C_hat"), "C_hat", false});
+      if (!get("threshold").empty()) constraint.series.push_back({steps, get("threshold"), "threshold (kappa^2)", true});
+      bool positive = true;
+      for (const auto& s : constraint.series)
+        for (double v : s.y) positive = positive && v > 0;
+      constraint.log_y = positive;
+    } else {
+      constraint.series.push_back({steps, get("squared_error_per_dim"), "squared_error_per_dim", false});
+      constraint.log_y = true;
+    }
     panels.push_back(constraint);
     panels.push_back({{{steps, get("rate"), "rate (nats)", false}}, "rate", false});
     panels.push_back({{{steps, get("distortion"), "distortion (nats)", false}}, "distortion", false});
-    save_line_panels(ctx.artefact_dir + "/" + file_, panels, "step");
+    save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step");
 
     EvalResult r;
     r.artefacts.push_back(file_);

@@ -33,4 +33,4 @@ class WarmupScheduler : public Scheduler {
 
 }  // namespace
 
-PRIORLAB_PLUGIN(Scheduler, warmup, WarmupScheduler, "1.0.0", "linear KL warm-up: beta 0 -> 1 over N epochs")
+PRIORLAB_PLUGIN(Scheduler, warmup, WarmupScheduler, "1.0.0", "linear KL warm-up: beta from start (0) to 1 over N epochs")

@@ -23,7 +23,8 @@ class LaplacePrior : public priorlab::Prior {
 
   // Inverse CDF: u ~ U(-1/2, 1/2), z = -b sign(u) log(1 - 2|u|).
   torch::Tensor sample(std::int64_t n) override {
-    const auto u = torch::rand({n, dim_}, anchor_.options()) - 0.5;
+    // rand() is in [0, 1); keep |u| < 1/2 so log1p(-2|u|) stays finite.
+    const auto u = (torch::rand({n, dim_}, anchor_.options()) - 0.5).clamp_min(-0.5 + 1e-7);
     return -scale_ * torch::sign(u) * torch::log1p(-2 * u.abs());
   }
 
