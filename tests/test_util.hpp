@@ -88,6 +88,19 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::fclose(f);
 }
 
+/// One step's scheduler input with the given constraint measures (steps count up per process).
+inline SchedulerInput input(double nll, double squared_error = 0.0) {
+  static std::int64_t step = 0;
+  SchedulerInput in;
+  in.step = step++;
+  in.nll_per_dim = nll;
+  in.squared_error_per_dim = squared_error;
+  return in;
+}
+
+/// got == want up to the round-off of a few exp/tanh evaluations (relative 1e-13).
+inline void expect_rel(double got, double want) { EXPECT_NEAR(got, want, 1e-13 * std::abs(want)) << "want " << want; }
+
 /// A small, fast pendulum pipeline for tests (a few hundred images, a small MLP).
 inline json small_pipeline(std::int64_t iterations = 200) {
   json j = json::parse(R"({

@@ -40,4 +40,26 @@ void for_each_batch(const Dataset& dataset, Split split, std::int64_t limit, std
   }
 }
 
+EncodedSplit encode_split(const EvalContext& ctx, Split split, std::int64_t limit, double progress_share) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> means, labels;
+  for_each_batch(*ctx.dataset, split, limit, 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
+    means.push_back(ctx.network->encode(b.x.to(ctx.device)).mu.to(torch::kCPU, torch::kDouble));
+    if (b.label.defined()) labels.push_back(b.label.to(torch::kDouble));
+    ctx.progress(progress_share * done / total, "encoding");
+  });
+  if (means.empty()) throw Error(to_string(split), "no examples to encode");
+  return {torch::cat(means), labels.empty() ? torch::Tensor() : torch::cat(labels)};
+}
+
+PrincipalComponents principal_components(const torch::Tensor& points, std::int64_t k) {
+  PrincipalComponents pc;
+  pc.centre = points.mean(0, true);
+  const auto svd = torch::linalg_svd(points - pc.centre, false);  // right singular vectors = axes
+  pc.basis = std::get<2>(svd).slice(0, 0, k).t();                 // [D, k]
+  const auto s2 = std::get<1>(svd).pow(2);
+  pc.explained = (s2.slice(0, 0, k).sum() / s2.sum()).item<double>();
+  return pc;
+}
+
 }  // namespace priorlab

@@ -22,14 +22,9 @@ class LatentPlotEvaluator : public Evaluator {
 
   EvalResult evaluate(const EvalContext& ctx) override {
     torch::NoGradGuard no_grad;
-    const Split split = parse_split(*ctx.dataset, o_.string("split"));
-    std::vector<torch::Tensor> means, labels;
-    for_each_batch(*ctx.dataset, split, o_.integer("points"), 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-      means.push_back(ctx.network->encode(b.x.to(ctx.device)).mu.cpu());
-      if (b.label.defined()) labels.push_back(b.label.to(torch::kDouble));
-      ctx.progress(0.5 * done / total, "encoding");
-    });
-    auto mu = torch::cat(means).to(torch::kDouble);
+    const EncodedSplit encoded =
+        encode_split(ctx, parse_split(*ctx.dataset, o_.string("split")), o_.integer("points"), 0.5);
+    auto mu = encoded.means;
     auto prior = ctx.prior->sample(o_.integer("prior_samples")).detach().cpu().to(torch::kDouble);
     ctx.progress(0.9, "plotting");
 
@@ -37,21 +32,17 @@ class LatentPlotEvaluator : public Evaluator {
     const auto d = mu.size(1);
     std::string title = "posterior means and prior samples";
     if (d > 2) {
-      // PCA of the posterior means: top-2 right singular vectors of the centred matrix.
-      const auto centre = mu.mean(0, true);
-      const auto svd = torch::linalg_svd(mu - centre, false);
-      const auto v = std::get<2>(svd).slice(0, 0, 2).t();  // [D, 2]
-      const auto s = std::get<1>(svd).pow(2);
-      r.metrics["pca_explained_variance"] = (s.slice(0, 0, 2).sum() / s.sum()).item<double>();
-      mu = (mu - centre).matmul(v);
-      prior = (prior - centre).matmul(v);
+      const PrincipalComponents pc = principal_components(mu, 2);
+      r.metrics["pca_explained_variance"] = pc.explained;
+      mu = pc.project(mu);
+      prior = pc.project(prior);
       title += " (first two principal components)";
     } else if (d == 1) {
       mu = torch::cat({mu, torch::zeros_like(mu)}, 1);
       prior = torch::cat({prior, torch::zeros_like(prior)}, 1);
     }
     const auto info = ctx.dataset->info();
-    ScatterSeries post{mu, labels.empty() ? torch::Tensor() : torch::cat(labels),
+    ScatterSeries post{mu, encoded.labels,
                        "q(z|x) means" + (info.label_name.empty() ? "" : ", colour = " + info.label_name),
                        info.label_name == "angle", 2};
     ScatterSeries pri{prior, torch::Tensor(), "samples z ~ p(z)", false, 1};

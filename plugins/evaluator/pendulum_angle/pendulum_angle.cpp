@@ -50,22 +50,12 @@ class PendulumAngleEvaluator : public Evaluator {
   }
 
   EvalResult evaluate(const EvalContext& ctx) override {
-    torch::NoGradGuard no_grad;
-    const Split split = parse_split(*ctx.dataset, o_.string("split"));
-    std::vector<torch::Tensor> means, angles;
-    for_each_batch(*ctx.dataset, split, o_.integer("limit"), 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-      means.push_back(ctx.network->encode(b.x.to(ctx.device)).mu.cpu().to(torch::kDouble));
-      angles.push_back(b.label.to(torch::kDouble));
-      ctx.progress(static_cast<double>(done) / total, "encoding");
-    });
-    auto z = torch::cat(means);
+    const EncodedSplit encoded = encode_split(ctx, parse_split(*ctx.dataset, o_.string("split")), o_.integer("limit"));
+    auto z = encoded.means;
     if (z.size(1) < 2) throw Error("pendulum_angle", "needs a latent space of at least two dimensions");
-    if (z.size(1) > 2) {
-      const auto centred = z - z.mean(0, true);
-      z = centred.matmul(std::get<2>(torch::linalg_svd(centred, false)).slice(0, 0, 2).t());
-    }
+    if (z.size(1) > 2) z = principal_components(z, 2).project(z);
     EvalResult r;
-    r.metrics = regress(z, torch::cat(angles));
+    r.metrics = regress(z, encoded.labels);
     r.metrics["examples"] = static_cast<double>(z.size(0));
     return r;
   }

@@ -16,16 +16,8 @@ using priorlab::test::json;
 
 std::shared_ptr<Scheduler> make_rewo(const json& options) { return priorlab::test::make<Scheduler>("rewo", options); }
 
-SchedulerInput input(double nll, double squared_error = 0.0) {
-  static std::int64_t step = 0;
-  SchedulerInput in;
-  in.step = step++;
-  in.nll_per_dim = nll;
-  in.squared_error_per_dim = squared_error;
-  return in;
-}
-
-void expect_rel(double got, double want) { EXPECT_NEAR(got, want, 1e-13 * std::abs(want)) << "want " << want; }
+using priorlab::test::expect_rel;
+using priorlab::test::input;
 
 TEST(Rewo, DefaultsReproduceThePaper) {
   const auto& entry = priorlab::test::registry().find("rewo", "scheduler", "/test");

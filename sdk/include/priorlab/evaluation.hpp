@@ -6,6 +6,7 @@
 #include <string>
 
 #include "priorlab/dataset.hpp"
+#include "priorlab/evaluator.hpp"
 #include "priorlab/export.hpp"
 
 namespace priorlab {
@@ -28,5 +29,25 @@ PRIORLAB_API std::string artefact_path(const std::string& artefact_dir, const st
 /// of randomised datasets are repeatable.
 PRIORLAB_API void for_each_batch(const Dataset& dataset, Split split, std::int64_t limit, std::int64_t batch_size,
                                  const std::function<void(const Batch&, std::int64_t, std::int64_t)>& fn);
+
+/// Posterior means (and labels) of the first `limit` examples of a split.
+struct EncodedSplit {
+  torch::Tensor means;   ///< [N, D] double, CPU
+  torch::Tensor labels;  ///< [N] double, CPU, or undefined when the dataset has none
+};
+
+/// Encodes `split` through ctx.network in batches of 500 (no gradients), reporting progress
+/// as `progress_share` of the evaluator's whole work.
+PRIORLAB_API EncodedSplit encode_split(const EvalContext& ctx, Split split, std::int64_t limit,
+                                       double progress_share = 1.0);
+
+/// The top-k principal components of points [N, D]: project(z) = (z - centre) basis.
+struct PrincipalComponents {
+  torch::Tensor centre;      ///< [1, D]
+  torch::Tensor basis;       ///< [D, k]
+  double explained = 1.0;    ///< share of the variance the k components carry
+  torch::Tensor project(const torch::Tensor& z) const { return (z - centre).matmul(basis); }
+};
+PRIORLAB_API PrincipalComponents principal_components(const torch::Tensor& points, std::int64_t k);
 
 }  // namespace priorlab
