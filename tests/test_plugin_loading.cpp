@@ -27,7 +27,7 @@ TEST(PluginLoading, BuildTreeHasAtLeastNinePluginsOfFiveKinds) {
   const auto& reg = test::registry();
   std::set<std::string> kinds;
   for (const auto& p : reg.plugins()) kinds.insert(p.kind);
-  EXPECT_GE(reg.plugins().size(), 8u);
+  EXPECT_GE(reg.plugins().size(), 9u);
   EXPECT_GE(kinds.size(), 5u);
   EXPECT_TRUE(reg.refusals().empty()) << reg.refusals().front();
   EXPECT_EQ(reg.find("pendulum", "dataset", "/dataset").kind, "dataset");

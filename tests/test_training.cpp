@@ -122,3 +122,44 @@ TEST(Training, SameSeedSameRunOtherSeedOtherRun) {
     EXPECT_FALSE(torch::equal(t, w3.at(name))) << name;
   }
 }
+
+TEST(Training, RewoInitialPhaseLeavesThePriorUntouchedAndTheMainPhaseTrainsIt) {
+  // VHP + REWO: while the constraint has never held (threshold far below any reachable
+  // error) the prior's parameters must stay bit-identical while encoder and decoder move;
+  // with a threshold met at once, the prior trains from the first steps.
+  auto run = [](double threshold, std::map<std::string, torch::Tensor>& before, std::map<std::string, torch::Tensor>& after,
+                std::string& phase) {
+    test::TempDir dir;
+    json raw = test::small_pipeline(30);
+    raw["prior"] = {{"plugin", "vhp"}, {"options", {{"samples", 4}, {"hidden", {16}}}}};
+    raw["scheduler"] = {{"plugin", "rewo"}, {"options", {{"measure", "squared_error"}, {"threshold", threshold}}}};
+    Pipeline p = build(raw);
+    before = parameters_of(p);
+    Trainer t(p, dir.str(), false);
+    t.train();
+    after = parameters_of(p);
+    phase = p.scheduler->phase();
+  };
+  std::map<std::string, torch::Tensor> before, after;
+  std::string phase;
+  run(1e-9, before, after, phase);
+  EXPECT_EQ(phase, "initial");
+  int prior_tensors = 0;
+  for (const auto& [name, t] : before) {
+    if (name.rfind("prior.", 0) == 0) {
+      ++prior_tensors;
+      EXPECT_TRUE(torch::equal(t, after.at(name))) << name << " moved during the initial phase";
+    } else {
+      EXPECT_FALSE(torch::equal(t, after.at(name))) << name << " did not train";
+    }
+  }
+  EXPECT_GT(prior_tensors, 0);
+
+  run(1e9, before, after, phase);
+  EXPECT_EQ(phase, "main");
+  for (const auto& [name, t] : before) {
+    if (name.rfind("prior.", 0) == 0) {
+      EXPECT_FALSE(torch::equal(t, after.at(name))) << name << " did not train";
+    }
+  }
+}
