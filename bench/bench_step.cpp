@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline.hpp"
+#include "priorlab/graph.hpp"
 #include "registry.hpp"
 
 using namespace priorlab;
@@ -97,5 +98,14 @@ void BM_PriorLogProb(benchmark::State& state) {
 BENCHMARK(BM_TrainStep)->Args({0, 1, 64})->Args({1, 1, 64})->Args({1, 16, 64})->Args({1, 32, 64})->Args({0, 1, 256})->Args({1, 16, 256})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BatchDraw)->Arg(64)->Arg(256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PriorLogProb)->Args({0, 1})->Args({1, 1})->Args({1, 16})->Args({1, 32})->Unit(benchmark::kMicrosecond);
+
+
+// The kNN graph of graph-based interpolation: N prior samples in D dimensions (issue target:
+// 10,000 nodes in 32-D in about a second).
+static void BM_KnnGraph(benchmark::State& state) {
+  const auto points = torch::randn({state.range(0), state.range(1)});
+  for (auto _ : state) benchmark::DoNotOptimize(priorlab::knn_graph(points, 18).from.size());
+}
+BENCHMARK(BM_KnnGraph)->Args({1000, 2})->Args({10000, 32})->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -8,3 +8,4 @@
 #include "priorlab/plugin.hpp"
 #include "priorlab/tensor_dataset.hpp"
 #include "priorlab/evaluation.hpp"
+#include "priorlab/graph.hpp"

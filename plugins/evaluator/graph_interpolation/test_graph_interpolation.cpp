@@ -1,0 +1,90 @@
+// graph_interpolation on a hand-built model: data and latent are the same 2-D points, the
+// prior's samples lie on the unit circle, so the path from angle 0 to angle pi must follow the
+// circle (latent length near pi, every frame near radius 1), never cut across (length 2).
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "priorlab/tensor_dataset.hpp"
+#include "test_util.hpp"
+
+using namespace priorlab;
+
+namespace {
+
+class CirclePoints : public TensorDataset {
+ public:
+  CirclePoints() {
+    info_.shape = {2};
+    info_.label_name = "angle";
+    const auto a = torch::arange(64, torch::kDouble) * (2 * M_PI / 64);
+    set_split(Split::Test, torch::stack({torch::cos(a), torch::sin(a)}, 1).to(torch::kFloat), a);
+  }
+};
+
+class Identity : public Network {
+ public:
+  std::int64_t latent_dim() const override { return 2; }
+  DiagGaussian encode(const torch::Tensor& x) override { return {x, torch::zeros_like(x)}; }
+  torch::Tensor decode(const torch::Tensor& z) override { return z; }
+  torch::Tensor log_likelihood(const torch::Tensor&, const torch::Tensor& p) override { return p.sum(-1); }
+  torch::Tensor mean(const torch::Tensor& p) override { return p; }
+};
+
+class CirclePrior : public Prior {
+ public:
+  torch::Tensor log_prob(const torch::Tensor& z) override { return torch::zeros({z.size(0)}); }
+  torch::Tensor sample(std::int64_t n) override {
+    const auto a = torch::rand({n}, torch::kDouble) * 2 * M_PI;
+    return torch::stack({torch::cos(a), torch::sin(a)}, 1).to(torch::kFloat);
+  }
+};
+
+}  // namespace
+
+TEST(GraphInterpolation, PathFollowsThePriorAroundTheCircle) {
+  torch::manual_seed(0);
+  CirclePoints data;
+  Identity net;
+  CirclePrior prior;
+  auto eval = test::make<Evaluator>("graph_interpolation", {{"nodes", 400}, {"neighbours", 12}, {"to_label", M_PI}});
+  test::TempDir dir;
+  EvalContext ctx;
+  ctx.network = &net;
+  ctx.prior = &prior;
+  ctx.dataset = &data;
+  ctx.artefact_dir = dir.str();
+  ctx.progress = [](double, const std::string&) {};
+  const auto r = eval->evaluate(ctx);
+  // Around: at least the half circle pi (minus chord shortening, under 1% for 400 nodes);
+  // across would be 2.
+  EXPECT_GT(r.metrics.at("path_length"), 0.99 * M_PI);
+  EXPECT_LT(r.metrics.at("path_length"), 1.05 * M_PI);
+  // Hops are bounded by the neighbourhood: 12 neighbours of 400 points span about +-6 mean
+  // spacings (6 * 2pi/400 = 0.09) on each side, so half the circle takes well over 10 hops.
+  EXPECT_GT(r.metrics.at("hops"), 10);
+  // Consecutive frames are graph neighbours: a few spacings apart (RMS over the 2 values),
+  // far below the jump of a path cutting across the diameter (2 / sqrt 2 = 1.41).
+  EXPECT_LT(r.metrics.at("max_jump"), 0.3);
+  EXPECT_TRUE(r.artefacts.empty());  // 2-D vectors are not images: no strip
+}
+
+TEST(GraphInterpolation, RandomEndpointsGiveOneResultPerPair) {
+  torch::manual_seed(1);
+  CirclePoints data;
+  Identity net;
+  CirclePrior prior;
+  auto eval = test::make<Evaluator>("graph_interpolation",
+                                    {{"nodes", 300}, {"neighbours", 12}, {"endpoints", "random"}, {"interpolations", 3}});
+  EvalContext ctx;
+  ctx.network = &net;
+  ctx.prior = &prior;
+  ctx.dataset = &data;
+  ctx.progress = [](double, const std::string&) {};
+  const auto r = eval->evaluate(ctx);
+  for (const char* key : {"path_length_0", "path_length_1", "path_length_2", "hops_2", "max_jump_2"})
+    EXPECT_TRUE(r.metrics.count(key)) << key;
+  // Every path stays on the circle, so it is never shorter than the chord between its ends
+  // and never longer than half the circle (plus chord slack).
+  EXPECT_LT(r.metrics.at("path_length"), 1.05 * M_PI);
+}

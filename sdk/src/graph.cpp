@@ -1,0 +1,125 @@
+#include "priorlab/graph.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/astar_search.hpp>
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+
+#include "priorlab/error.hpp"
+
+namespace priorlab {
+
+namespace {
+
+using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property,
+                                    boost::property<boost::edge_weight_t, double>>;
+using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
+
+struct FoundTarget {};
+
+// Stops A* as soon as the target is taken off the queue (its distance is then final).
+class StopAtTarget : public boost::default_astar_visitor {
+ public:
+  explicit StopAtTarget(Vertex target) : target_(target) {}
+  void examine_vertex(Vertex v, const Graph&) const {
+    if (v == target_) throw FoundTarget{};
+  }
+
+ private:
+  Vertex target_;
+};
+
+// Euclidean distance from a node to the target: never more than the path length.
+class EuclideanHeuristic : public boost::astar_heuristic<Graph, double> {
+ public:
+  EuclideanHeuristic(const double* points, std::int64_t dim, Vertex target) : p_(points), dim_(dim), target_(target) {}
+  double operator()(Vertex v) const {
+    double s = 0;
+    for (std::int64_t d = 0; d < dim_; ++d) {
+      const double diff = p_[v * dim_ + d] - p_[target_ * dim_ + d];
+      s += diff * diff;
+    }
+    return std::sqrt(s);
+  }
+
+ private:
+  const double* p_;
+  std::int64_t dim_;
+  Vertex target_;
+};
+
+}  // namespace
+
+KnnGraph knn_graph(const torch::Tensor& points_in, std::int64_t k) {
+  if (points_in.dim() != 2) throw Error("knn_graph", "points must be [N, D]");
+  const auto points = points_in.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  const auto n = points.size(0);
+  k = std::min(k, n - 1);
+  KnnGraph g;
+  g.nodes = n;
+  if (k < 1) return g;
+  std::set<std::pair<std::int64_t, std::int64_t>> seen;
+  const std::int64_t block = 1024;  // rows per distance block: block x N floats at a time
+  for (std::int64_t start = 0; start < n; start += block) {
+    const auto rows = points.slice(0, start, std::min(n, start + block));
+    auto dist = torch::cdist(rows, points);  // [b, N]
+    // Exclude each point itself.
+    const auto idx = torch::arange(start, start + rows.size(0), torch::kLong);
+    dist.index_put_({torch::arange(rows.size(0), torch::kLong), idx}, std::numeric_limits<float>::infinity());
+    // Neighbours are chosen in float (cdist's fast matrix form), but the edge weights are
+    // recomputed exactly in double: the fast form loses digits for near points, enough to
+    // reorder paths whose lengths differ by 1e-5.
+    const auto nearest = std::get<1>(dist.topk(k, 1, /*largest=*/false)).contiguous();
+    const std::int64_t* np = nearest.data_ptr<std::int64_t>();
+    for (std::int64_t r = 0; r < rows.size(0); ++r)
+      for (std::int64_t j = 0; j < k; ++j) {
+        const std::int64_t a = start + r, b = np[r * k + j];
+        if (!seen.insert({std::min(a, b), std::max(a, b)}).second) continue;
+        g.from.push_back(a);
+        g.to.push_back(b);
+      }
+  }
+  if (!g.from.empty()) {
+    const auto exact = points_in.detach().to(torch::kCPU, torch::kDouble);
+    const auto a = exact.index_select(0, torch::tensor(g.from, torch::kLong));
+    const auto b = exact.index_select(0, torch::tensor(g.to, torch::kLong));
+    const auto w = (a - b).norm(2, 1).contiguous();
+    g.weight.assign(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+  }
+  return g;
+}
+
+std::vector<std::int64_t> shortest_path(const KnnGraph& kg, const torch::Tensor& points_in, std::int64_t source,
+                                        std::int64_t target, PathSearch search) {
+  if (source < 0 || target < 0 || source >= kg.nodes || target >= kg.nodes)
+    throw Error("shortest_path", "source or target is not a node of the graph");
+  const auto points = points_in.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  Graph g(static_cast<size_t>(kg.nodes));
+  for (size_t e = 0; e < kg.from.size(); ++e) boost::add_edge(kg.from[e], kg.to[e], kg.weight[e], g);
+  std::vector<Vertex> predecessor(kg.nodes);
+  std::vector<double> distance(kg.nodes, std::numeric_limits<double>::infinity());
+  if (search == PathSearch::AStar) {
+    try {
+      boost::astar_search(g, source, EuclideanHeuristic(points.data_ptr<double>(), points.size(1), target),
+                          boost::predecessor_map(predecessor.data()).distance_map(distance.data()).visitor(StopAtTarget(target)));
+    } catch (const FoundTarget&) {
+    }
+  } else {
+    boost::dijkstra_shortest_paths(g, source, boost::predecessor_map(predecessor.data()).distance_map(distance.data()));
+  }
+  if (source != target && (distance[target] == std::numeric_limits<double>::infinity() || predecessor[target] == Vertex(target)))
+    return {};
+  std::vector<std::int64_t> path{target};
+  for (Vertex v = target; v != Vertex(source); v = predecessor[v]) path.push_back(predecessor[v]);
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+double path_length(const torch::Tensor& path) {
+  if (path.size(0) < 2) return 0.0;
+  return (path.slice(0, 1) - path.slice(0, 0, -1)).to(torch::kDouble).norm(2, 1).sum().item<double>();
+}
+
+}  // namespace priorlab
