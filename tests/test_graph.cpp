@@ -74,3 +74,33 @@ TEST(Graph, UnreachableTargetGivesAnEmptyPath) {
   EXPECT_EQ(shortest_path(g, p, 3, 3), std::vector<std::int64_t>{3});
   EXPECT_THROW(shortest_path(g, p, 0, 20), Error);
 }
+
+TEST(Graph, SmoothnessIsZeroOnAStraightEvenlySpacedPath) {
+  const auto t = torch::arange(7, torch::kDouble).unsqueeze(1);
+  const auto frames = torch::cat({2.0 * t, -t + 3.0, 0.5 * t}, 1);  // [7, 3], linear in t
+  const Smoothness s = second_difference_rms(frames);
+  EXPECT_NEAR(s.overall, 0.0, 1e-12);
+  EXPECT_NEAR(s.per_dimension.abs().max().item<double>(), 0.0, 1e-12);
+}
+
+TEST(Graph, SmoothnessMatchesAHandComputationOnAPolyline) {
+  // Frames (1-D): 0, 1, 3, 3. Second differences: 3 - 2 + 0 = 1 and 3 - 6 + 1 = -2.
+  // RMS = sqrt((1 + 4) / 2) = sqrt(2.5). A second, constant dimension adds zeros:
+  // overall = sqrt((1 + 4 + 0 + 0) / 4) = sqrt(1.25).
+  const auto frames = torch::tensor({{0.0, 5.0}, {1.0, 5.0}, {3.0, 5.0}, {3.0, 5.0}}, torch::kDouble);
+  const Smoothness s = second_difference_rms(frames);
+  EXPECT_NEAR(s.per_dimension[0].item<double>(), std::sqrt(2.5), 1e-12);
+  EXPECT_NEAR(s.per_dimension[1].item<double>(), 0.0, 1e-12);
+  EXPECT_NEAR(s.overall, std::sqrt(1.25), 1e-12);
+  EXPECT_THROW(second_difference_rms(frames.slice(0, 0, 2)), Error);
+}
+
+TEST(Graph, InterpolationOnGraphReturnsTheEndPointsAndTheNodesBetween) {
+  const auto a = torch::arange(100, torch::kDouble) * (2 * M_PI / 100);
+  const auto nodes = torch::stack({torch::cos(a), torch::sin(a)}, 1);
+  const auto path = interpolate_on_graph(nodes, torch::tensor({1.0, 0.0}), torch::tensor({-1.0, 0.0}), 4);
+  ASSERT_TRUE(path.defined());
+  EXPECT_TRUE(torch::allclose(path[0], torch::tensor({1.0, 0.0}, torch::kDouble)));
+  EXPECT_TRUE(torch::allclose(path[-1], torch::tensor({-1.0, 0.0}, torch::kDouble)));
+  EXPECT_NEAR(path.norm(2, 1).min().item<double>(), 1.0, 1e-12);  // around, not across
+}

@@ -117,6 +117,26 @@ std::vector<std::int64_t> shortest_path(const KnnGraph& kg, const torch::Tensor&
   return path;
 }
 
+torch::Tensor interpolate_on_graph(const torch::Tensor& nodes, const torch::Tensor& from, const torch::Tensor& to,
+                                   std::int64_t k) {
+  const auto points = torch::cat({nodes.detach().to(torch::kCPU, torch::kDouble), from.detach().to(torch::kCPU, torch::kDouble).reshape({1, -1}),
+                                  to.detach().to(torch::kCPU, torch::kDouble).reshape({1, -1})});  // [N+2, D]
+  const auto n = points.size(0);
+  const auto path = shortest_path(knn_graph(points, k), points, n - 2, n - 1);
+  if (path.empty()) return {};
+  return points.index_select(0, torch::tensor(path, torch::kLong));
+}
+
+Smoothness second_difference_rms(const torch::Tensor& frames) {
+  if (frames.size(0) < 3) throw Error("smoothness", "needs at least 3 frames");
+  const auto f = frames.to(torch::kDouble);
+  const auto d2 = f.slice(0, 2) - 2 * f.slice(0, 1, -1) + f.slice(0, 0, -2);  // [L-2, *S]
+  Smoothness s;
+  s.per_dimension = d2.pow(2).mean(0).sqrt();
+  s.overall = d2.pow(2).mean().sqrt().item<double>();
+  return s;
+}
+
 double path_length(const torch::Tensor& path) {
   if (path.size(0) < 2) return 0.0;
   return (path.slice(0, 1) - path.slice(0, 0, -1)).to(torch::kDouble).norm(2, 1).sum().item<double>();

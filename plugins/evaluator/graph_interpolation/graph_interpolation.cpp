@@ -53,24 +53,21 @@ class GraphInterpolation : public Evaluator {
     for (size_t i = 0; i < pairs.size(); ++i) {
       const auto ends = ctx.dataset->get(split, torch::tensor({pairs[i].first, pairs[i].second}, torch::kLong),
                                          kEvaluationDrawSeed).x.to(ctx.device);
-      const auto end_means = ctx.network->encode(ends).mu.to(torch::kCPU, torch::kDouble);                   // [2, D]
-      const auto nodes = ctx.prior->sample(o_.integer("nodes")).to(torch::kCPU, torch::kDouble);           // [N, D]
-      const auto points = torch::cat({nodes, end_means});                                                    // [N+2, D]
-      const auto n = points.size(0);
-      const KnnGraph graph = knn_graph(points, o_.integer("neighbours"));
-      const auto path = shortest_path(graph, points, n - 2, n - 1);
-      if (path.empty())
+      const auto end_means = ctx.network->encode(ends).mu;                                   // [2, D]
+      const auto nodes = ctx.prior->sample(o_.integer("nodes"));                             // [N, D]
+      const auto latent = interpolate_on_graph(nodes, end_means[0], end_means[1], o_.integer("neighbours"));  // [L, D]
+      if (!latent.defined())
         throw Error("graph_interpolation", "the end points are not connected in the graph; raise nodes or neighbours");
-      const auto latent = points.index_select(0, torch::tensor(path, torch::kLong));                       // [L, D]
+      const auto hops = latent.size(0) - 1;
       const auto frames = ctx.network->mean(ctx.network->decode(latent.to(ctx.device, torch::kFloat))).cpu();  // [L, *S]
       const auto steps = (frames.slice(0, 1) - frames.slice(0, 0, -1)).flatten(1).to(torch::kDouble);
       const double jump = steps.size(0) > 0 ? (steps.norm(2, 1).max().item<double>() / std::sqrt(dim)) : 0.0;
       const double length = path_length(latent);
       const auto tag = std::to_string(i);
       r.metrics["path_length_" + tag] = length;
-      r.metrics["hops_" + tag] = static_cast<double>(path.size() - 1);
+      r.metrics["hops_" + tag] = static_cast<double>(hops);
       r.metrics["max_jump_" + tag] = jump;
-      sum_length += length, sum_hops += static_cast<double>(path.size() - 1), sum_jump += jump;
+      sum_length += length, sum_hops += static_cast<double>(hops), sum_jump += jump;
       if (images) {
         const std::string file = o_.string("file_prefix") + "_" + tag + ".png";
         save_image_grid(artefact_path(ctx.artefact_dir, file), frames, frames.size(0), 4);

@@ -31,6 +31,21 @@ PRIORLAB_API std::vector<std::int64_t> shortest_path(const KnnGraph& graph, cons
                                                      std::int64_t source, std::int64_t target,
                                                      PathSearch search = PathSearch::AStar);
 
+/// Graph interpolation (Sec. 2.3): the shortest path from `from` [D] to `to` [D] through the
+/// kNN graph of `nodes` [N, D] plus the two end points. Returns the path's points [L, D]
+/// (double, CPU), end points included; undefined when they are not connected.
+PRIORLAB_API torch::Tensor interpolate_on_graph(const torch::Tensor& nodes, const torch::Tensor& from,
+                                                const torch::Tensor& to, std::int64_t k);
+
+/// Smoothness of a sequence of frames [L, *S] (Fig. 8): the RMS over the L - 2 interior steps
+/// of the second-order finite difference x_{t+1} - 2 x_t + x_{t-1}, per data dimension [*S]
+/// (`per_dimension`) and over all of them (`overall`). Needs L >= 3.
+struct Smoothness {
+  torch::Tensor per_dimension;
+  double overall = 0.0;
+};
+PRIORLAB_API Smoothness second_difference_rms(const torch::Tensor& frames);
+
 /// Sum of the Euclidean lengths of consecutive steps of a path [L, D].
 PRIORLAB_API double path_length(const torch::Tensor& path);
 
