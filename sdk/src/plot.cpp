@@ -180,4 +180,32 @@ void save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
   write_png(path, img);
 }
 
+void save_bar_chart(const std::string& path, const std::vector<double>& values, const std::vector<std::string>& labels,
+                    double threshold, bool log_y, const std::string& title) {
+  if (values.empty()) throw Error(path, "no bars to plot");
+  const int n = static_cast<int>(values.size());
+  const int bar = std::max(6, std::min(900, 600 / n)), height = 260, margin = 55;
+  const int width = bar * n;
+  cv::Mat img(height + 90, width + 2 * margin, CV_8UC3, kWhite);
+  auto fy = [&](double y) { return log_y ? std::log10(std::max(y, 1e-12)) : y; };
+  double lo = log_y ? INFINITY : 0.0, hi = -INFINITY;
+  for (double v : values) lo = std::min(lo, fy(v)), hi = std::max(hi, fy(v));
+  if (std::isfinite(threshold)) lo = std::min(lo, fy(threshold)), hi = std::max(hi, fy(threshold));
+  if (hi <= lo) hi = lo + 1;
+  Frame f{cv::Rect(margin, 30, width, height), 0, static_cast<double>(values.size()), lo, hi + 0.05 * (hi - lo)};
+  axes(img, f, log_y);
+  text(img, title + (log_y ? " (log scale)" : ""), {margin, 20}, 0.45);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto top = f.map(static_cast<double>(i) + 0.15, fy(values[i]));
+    const auto base = f.map(static_cast<double>(i) + 0.85, lo);
+    cv::rectangle(img, top, base, palette(0), cv::FILLED);
+    if (i < labels.size() && bar >= 14) text(img, labels[i], {top.x, base.y + 28}, 0.3);
+  }
+  if (std::isfinite(threshold)) {
+    const int y = f.map(0, fy(threshold)).y;
+    for (int x = f.box.x; x < f.box.x + f.box.width; x += 10) cv::line(img, {x, y}, {std::min(x + 5, f.box.x + f.box.width), y}, palette(3), 1);
+  }
+  write_png(path, img);
+}
+
 }  // namespace priorlab

@@ -45,4 +45,10 @@ struct LinePanel {
 PRIORLAB_API void save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
                                    const std::string& x_label);
 
+/// A bar per value (in the given order), labelled by `labels` when given, with a dashed
+/// horizontal line at `threshold` (when finite) on a log scale when `log_y`; writes a PNG atomically.
+PRIORLAB_API void save_bar_chart(const std::string& path, const std::vector<double>& values,
+                                 const std::vector<std::string>& labels, double threshold, bool log_y,
+                                 const std::string& title);
+
 }  // namespace priorlab
