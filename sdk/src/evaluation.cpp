@@ -40,6 +40,23 @@ void for_each_batch(const Dataset& dataset, Split split, std::int64_t limit, std
   }
 }
 
+AverageTerms average_terms(const EvalContext& ctx, Split split, std::int64_t limit, std::int64_t batch_size,
+                           double progress_share) {
+  torch::NoGradGuard no_grad;
+  AverageTerms a;
+  for_each_batch(*ctx.dataset, split, limit, batch_size, [&](const Batch& b, std::int64_t done, std::int64_t total) {
+    const ObjectiveTerms t = ctx.objective->compute(b.x.to(ctx.device), *ctx.network, *ctx.prior, 1.0);
+    a.distortion += t.distortion.sum().item<double>();
+    a.rate += t.rate.sum().item<double>();
+    a.squared_error += t.squared_error.sum().item<double>();
+    a.examples += b.x.size(0);
+    ctx.progress(progress_share * done / total, "evaluating the objective");
+  });
+  if (a.examples == 0) throw Error(to_string(split), "no examples to evaluate");
+  a.distortion /= a.examples, a.rate /= a.examples, a.squared_error /= a.examples;
+  return a;
+}
+
 EncodedSplit encode_split(const EvalContext& ctx, Split split, std::int64_t limit, double progress_share) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> means, labels;

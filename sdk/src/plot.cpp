@@ -138,6 +138,8 @@ void save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
       const cv::Scalar c = v.defined() ? colour_map((v.data_ptr<double>()[i] - vmin) / (vmax - vmin), panels[k].cyclic)
                                        : cv::Scalar(180, 119, 31);
       cv::circle(img, f.map(p[2 * i], p[2 * i + 1]), panels[k].radius, c, cv::FILLED, cv::LINE_AA);
+      if (static_cast<size_t>(i) < panels[k].point_labels.size())
+        text(img, panels[k].point_labels[i], f.map(p[2 * i], p[2 * i + 1]) + cv::Point(6, 4), 0.35);
     }
   }
   write_png(path, img);

@@ -21,29 +21,25 @@ class ReconstructionEvaluator : public Evaluator {
     torch::NoGradGuard no_grad;
     const Split split = parse_split(*ctx.dataset, o_.string("split"));
     const double dim = static_cast<double>(ctx.dataset->info().dimension());
-    double distortion = 0, rate = 0, sq = 0, sq_mean = 0;
-    std::int64_t count = 0;
+    const AverageTerms t = average_terms(ctx, split, o_.integer("limit"), o_.integer("batch_size"), 0.5);
+    // Deterministic reconstruction through the posterior mean.
+    double sq_mean = 0;
     for_each_batch(*ctx.dataset, split, o_.integer("limit"), o_.integer("batch_size"),
                    [&](const Batch& b, std::int64_t done, std::int64_t total) {
                      const auto x = b.x.to(ctx.device);
-                     const ObjectiveTerms t = ctx.objective->compute(x, *ctx.network, *ctx.prior, 1.0);
-                     distortion += t.distortion.sum().item<double>();
-                     rate += t.rate.sum().item<double>();
-                     sq += t.squared_error.sum().item<double>();
-                     // Deterministic reconstruction through the posterior mean.
                      const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
                      sq_mean += (x - recon).pow(2).flatten(1).sum(1).sum().item<double>();
-                     count += x.size(0);
-                     ctx.progress(static_cast<double>(done) / total, "reconstructing");
+                     ctx.progress(0.5 + 0.5 * done / total, "reconstructing");
                    });
+    const double count = static_cast<double>(t.examples);
     EvalResult r;
-    r.metrics = {{"elbo", -(distortion + rate) / count},
-                 {"distortion", distortion / count},
-                 {"rate", rate / count},
-                 {"nll_per_dim", distortion / count / dim},
-                 {"squared_error_per_dim", sq / count / dim},
+    r.metrics = {{"elbo", -(t.distortion + t.rate)},
+                 {"distortion", t.distortion},
+                 {"rate", t.rate},
+                 {"nll_per_dim", t.distortion / dim},
+                 {"squared_error_per_dim", t.squared_error / dim},
                  {"mean_squared_error_per_dim", sq_mean / count / dim},
-                 {"examples", static_cast<double>(count)}};
+                 {"examples", count}};
 
     // Picture: rows of 8 inputs followed by their reconstructions.
     const auto n = std::min<std::int64_t>(o_.integer("pictures"), ctx.dataset->size(split));

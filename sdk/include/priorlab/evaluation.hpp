@@ -30,6 +30,15 @@ PRIORLAB_API std::string artefact_path(const std::string& artefact_dir, const st
 PRIORLAB_API void for_each_batch(const Dataset& dataset, Split split, std::int64_t limit, std::int64_t batch_size,
                                  const std::function<void(const Batch&, std::int64_t, std::int64_t)>& fn);
 
+/// The objective's terms at beta = 1 averaged over a split (nats per example): the negative
+/// ELBO is distortion + rate. `squared_error` is ||x - decoder mean||^2 summed over the data.
+struct AverageTerms {
+  double distortion = 0, rate = 0, squared_error = 0;
+  std::int64_t examples = 0;
+};
+PRIORLAB_API AverageTerms average_terms(const EvalContext& ctx, Split split, std::int64_t limit,
+                                        std::int64_t batch_size, double progress_share = 1.0);
+
 /// Posterior means (and labels) of the first `limit` examples of a split.
 struct EncodedSplit {
   torch::Tensor means;   ///< [N, D] double, CPU

@@ -23,6 +23,7 @@ struct ScatterSeries {
   std::string label;
   bool cyclic = false;   ///< values are angles in [0, 2 pi): use a cyclic colour map
   int radius = 2;
+  std::vector<std::string> point_labels;  ///< optional text beside each point
 };
 
 /// One panel per series, side by side, sharing axis limits; writes a PNG atomically.
