@@ -88,6 +88,18 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::fclose(f);
 }
 
+/// An evaluation context over hand-built components; progress is ignored.
+inline EvalContext eval_context(Network* network, Prior* prior, const Dataset* dataset,
+                                const std::string& artefact_dir = {}) {
+  EvalContext ctx;
+  ctx.network = network;
+  ctx.prior = prior;
+  ctx.dataset = dataset;
+  ctx.artefact_dir = artefact_dir;
+  ctx.progress = [](double, const std::string&) {};
+  return ctx;
+}
+
 /// One step's scheduler input with the given constraint measures (steps count up per process).
 inline SchedulerInput input(double nll, double squared_error = 0.0) {
   static std::int64_t step = 0;

@@ -31,12 +31,7 @@ TEST(ActiveUnits, FindsTheDimensionsTheModelLeavesDead) {
   test::CirclePrior prior;
   test::TempDir dir;
   auto eval = test::make<Evaluator>("active_units");
-  EvalContext ctx;
-  ctx.network = &net;
-  ctx.prior = &prior;
-  ctx.dataset = &data;
-  ctx.artefact_dir = dir.str();
-  ctx.progress = [](double, const std::string&) {};
+  EvalContext ctx = test::eval_context(&net, &prior, &data, dir.str());
   const auto r = eval->evaluate(ctx);
   EXPECT_EQ(r.metrics.at("active_units"), 1);
   EXPECT_EQ(r.metrics.at("dimensions"), 3);

@@ -20,12 +20,7 @@ TEST(GraphInterpolation, PathFollowsThePriorAroundTheCircle) {
   CirclePrior prior;
   auto eval = test::make<Evaluator>("graph_interpolation", {{"nodes", 400}, {"neighbours", 12}, {"to_label", M_PI}});
   test::TempDir dir;
-  EvalContext ctx;
-  ctx.network = &net;
-  ctx.prior = &prior;
-  ctx.dataset = &data;
-  ctx.artefact_dir = dir.str();
-  ctx.progress = [](double, const std::string&) {};
+  EvalContext ctx = test::eval_context(&net, &prior, &data, dir.str());
   const auto r = eval->evaluate(ctx);
   // Around: at least the half circle pi (minus chord shortening, under 1% for 400 nodes);
   // across would be 2.
@@ -47,11 +42,7 @@ TEST(GraphInterpolation, RandomEndpointsGiveOneResultPerPair) {
   CirclePrior prior;
   auto eval = test::make<Evaluator>("graph_interpolation",
                                     {{"nodes", 300}, {"neighbours", 12}, {"endpoints", "random"}, {"interpolations", 3}});
-  EvalContext ctx;
-  ctx.network = &net;
-  ctx.prior = &prior;
-  ctx.dataset = &data;
-  ctx.progress = [](double, const std::string&) {};
+  EvalContext ctx = test::eval_context(&net, &prior, &data);
   const auto r = eval->evaluate(ctx);
   for (const char* key : {"path_length_0", "path_length_1", "path_length_2", "hops_2", "max_jump_2"})
     EXPECT_TRUE(r.metrics.count(key)) << key;

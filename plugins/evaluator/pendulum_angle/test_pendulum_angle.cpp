@@ -48,10 +48,7 @@ double angle_error(const std::function<torch::Tensor(const torch::Tensor&)>& cod
   BuildContext ctx;
   ctx.data = data.info();
   auto eval = test::make<Evaluator>("pendulum_angle", test::json::object(), ctx);
-  EvalContext e;
-  e.network = &net;
-  e.dataset = &data;
-  e.progress = [](double, const std::string&) {};
+  const EvalContext e = test::eval_context(&net, nullptr, &data);
   const auto r = eval->evaluate(e);
   if (slope) *slope = r.metrics.at("slope");
   EXPECT_EQ(r.metrics.at("examples"), 4000);

@@ -52,14 +52,10 @@ TEST(RateDistortion, MatchesTheClosedFormAndGathersSiblingRuns) {
   StandardNormal prior;
   auto objective = test::make<Objective>("elbo");
   auto eval = test::make<Evaluator>("rate_distortion");
-  EvalContext ctx;
-  ctx.network = &net;
-  ctx.prior = &prior;
-  ctx.dataset = &data;
+  EvalContext ctx = test::eval_context(&net, &prior, &data);
   ctx.objective = objective.get();
   ctx.run_dir = run.string();
   ctx.artefact_dir = (run / "artefacts").string();
-  ctx.progress = [](double, const std::string&) {};
   const auto r = eval->evaluate(ctx);
   EXPECT_NEAR(r.metrics.at("rate"), 0.5, 0.03);
   EXPECT_NEAR(r.metrics.at("distortion"), 1 + std::log(2 * M_PI), 0.03);

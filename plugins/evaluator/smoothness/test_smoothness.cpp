@@ -14,12 +14,8 @@ TEST(Smoothness, PathsAlongTheCircleAreSmoothAndAllCounted) {
   test::Identity net;
   test::CirclePrior prior;
   auto eval = test::make<Evaluator>("smoothness", {{"graphs", 2}, {"interpolations", 4}, {"nodes", 300}, {"neighbours", 12}});
-  EvalContext ctx;
-  ctx.network = &net;
-  ctx.prior = &prior;
-  ctx.dataset = &data;
+  EvalContext ctx = test::eval_context(&net, &prior, &data);
   ctx.seed = 5;
-  ctx.progress = [](double, const std::string&) {};
   const auto r = eval->evaluate(ctx);
   EXPECT_EQ(r.metrics.at("paths") + r.metrics.at("skipped"), 8);
   EXPECT_GE(r.metrics.at("paths"), 6);  // only pairs less than 3 frames apart are skipped
