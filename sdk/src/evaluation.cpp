@@ -59,14 +59,16 @@ AverageTerms average_terms(const EvalContext& ctx, Split split, std::int64_t lim
 
 EncodedSplit encode_split(const EvalContext& ctx, Split split, std::int64_t limit, double progress_share) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> means, labels;
+  std::vector<torch::Tensor> means, logvars, labels;
   for_each_batch(*ctx.dataset, split, limit, 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-    means.push_back(ctx.network->encode(b.x.to(ctx.device)).mu.to(torch::kCPU, torch::kDouble));
+    const DiagGaussian q = ctx.network->encode(b.x.to(ctx.device));
+    means.push_back(q.mu.to(torch::kCPU, torch::kDouble));
+    logvars.push_back(q.logvar.to(torch::kCPU, torch::kDouble));
     if (b.label.defined()) labels.push_back(b.label.to(torch::kDouble));
     ctx.progress(progress_share * done / total, "encoding");
   });
   if (means.empty()) throw Error(to_string(split), "no examples to encode");
-  return {torch::cat(means), labels.empty() ? torch::Tensor() : torch::cat(labels)};
+  return {torch::cat(means), torch::cat(logvars), labels.empty() ? torch::Tensor() : torch::cat(labels)};
 }
 
 PrincipalComponents principal_components(const torch::Tensor& points, std::int64_t k) {

@@ -37,8 +37,10 @@ torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int64_t samples) 
 
 torch::Tensor importance_weighted_bound(const torch::Tensor& log_weights) { return log_mean_exp(log_weights, 0); }
 
-torch::Tensor kl_to_standard_normal(const DiagGaussian& q) {
-  return 0.5 * (torch::exp(q.logvar) + q.mu.pow(2) - 1.0 - q.logvar).sum(-1);
+torch::Tensor kl_to_standard_normal_per_dimension(const DiagGaussian& q) {
+  return 0.5 * (torch::exp(q.logvar) + q.mu.pow(2) - 1.0 - q.logvar);
 }
+
+torch::Tensor kl_to_standard_normal(const DiagGaussian& q) { return kl_to_standard_normal_per_dimension(q).sum(-1); }
 
 }  // namespace priorlab

@@ -24,20 +24,10 @@ class ActiveUnits : public Evaluator {
 
   EvalResult evaluate(const EvalContext& ctx) override {
     torch::NoGradGuard no_grad;
-    const Split split = parse_split(*ctx.dataset, o_.string("split"));
-    torch::Tensor sum_kl;
-    std::vector<torch::Tensor> means;
-    std::int64_t count = 0;
-    for_each_batch(*ctx.dataset, split, o_.integer("limit"), 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-      const DiagGaussian q = ctx.network->encode(b.x.to(ctx.device));
-      const auto kl = 0.5 * (q.logvar.exp() + q.mu.pow(2) - 1.0 - q.logvar);  // [B, D], per dimension
-      sum_kl = sum_kl.defined() ? sum_kl + kl.sum(0).cpu().to(torch::kDouble) : kl.sum(0).cpu().to(torch::kDouble);
-      means.push_back(q.mu.cpu().to(torch::kDouble));
-      count += b.x.size(0);
-      ctx.progress(0.9 * done / total, "encoding");
-    });
-    const auto activity = torch::cat(means).var(0, /*unbiased=*/false);  // [D]
-    const auto kl = sum_kl / static_cast<double>(count);
+    const EncodedSplit q =
+        encode_split(ctx, parse_split(*ctx.dataset, o_.string("split")), o_.integer("limit"), 0.9);
+    const auto activity = q.means.var(0, /*unbiased=*/false);                          // [D]
+    const auto kl = kl_to_standard_normal_per_dimension({q.means, q.logvars}).mean(0);  // [D]
     const double threshold = o_.real("threshold");
     EvalResult r;
     r.metrics["active_units"] = (activity > threshold).sum().item<double>();

@@ -30,12 +30,6 @@ class UnitGaussianModel : public test::Identity {
   }
 };
 
-class StandardNormal : public Prior {
- public:
-  torch::Tensor log_prob(const torch::Tensor& z) override { return standard_normal_log_density(z); }
-  torch::Tensor sample(std::int64_t n) override { return torch::randn({n, 2}); }
-};
-
 }  // namespace
 
 TEST(RateDistortion, MatchesTheClosedFormAndGathersSiblingRuns) {
@@ -49,10 +43,12 @@ TEST(RateDistortion, MatchesTheClosedFormAndGathersSiblingRuns) {
 
   ManyCirclePoints data;
   UnitGaussianModel net;
-  StandardNormal prior;
+  BuildContext two_dims;
+  two_dims.latent_dim = 2;
+  auto prior = test::make<Prior>("gaussian", test::json::object(), two_dims);
   auto objective = test::make<Objective>("elbo");
   auto eval = test::make<Evaluator>("rate_distortion");
-  EvalContext ctx = test::eval_context(&net, &prior, &data);
+  EvalContext ctx = test::eval_context(&net, prior.get(), &data);
   ctx.objective = objective.get();
   ctx.run_dir = run.string();
   ctx.artefact_dir = (run / "artefacts").string();

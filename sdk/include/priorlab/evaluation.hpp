@@ -39,9 +39,10 @@ struct AverageTerms {
 PRIORLAB_API AverageTerms average_terms(const EvalContext& ctx, Split split, std::int64_t limit,
                                         std::int64_t batch_size, double progress_share = 1.0);
 
-/// Posterior means (and labels) of the first `limit` examples of a split.
+/// Posteriors (and labels) of the first `limit` examples of a split.
 struct EncodedSplit {
   torch::Tensor means;   ///< [N, D] double, CPU
+  torch::Tensor logvars; ///< [N, D] double, CPU
   torch::Tensor labels;  ///< [N] double, CPU, or undefined when the dataset has none
 };
 

@@ -45,8 +45,11 @@ PRIORLAB_API torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int6
 /// VHP uses it for log p(z) with w_k = p(z|zeta_k) p(zeta_k) / q(zeta_k|z) (Eq. 9).
 PRIORLAB_API torch::Tensor importance_weighted_bound(const torch::Tensor& log_weights);
 
-/// KL( N(mu, diag exp(logvar)) || N(0, I) ) summed over the last dimension, in closed form.
-///   = 1/2 sum_d [ exp(logvar_d) + mu_d^2 - 1 - logvar_d ]
+/// KL( N(mu, diag exp(logvar)) || N(0, I) ) per dimension, in closed form: [..., D]
+///   = 1/2 [ exp(logvar_d) + mu_d^2 - 1 - logvar_d ]
+PRIORLAB_API torch::Tensor kl_to_standard_normal_per_dimension(const DiagGaussian& q);
+
+/// The same summed over the last dimension: [...].
 PRIORLAB_API torch::Tensor kl_to_standard_normal(const DiagGaussian& q);
 
 }  // namespace priorlab
