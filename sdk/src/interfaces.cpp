@@ -1,6 +1,7 @@
 // Out-of-line destructors: each interface's vtable and type_info live once, in the SDK, so RTTI
 // and exceptions agree across the host and every plugin library.
 #include "priorlab/dataset.hpp"
+#include "priorlab/error.hpp"
 #include "priorlab/evaluator.hpp"
 #include "priorlab/network.hpp"
 #include "priorlab/objective.hpp"
@@ -12,6 +13,11 @@ namespace priorlab {
 Dataset::~Dataset() = default;
 Network::~Network() = default;
 Prior::~Prior() = default;
+std::int64_t Prior::bound_samples() const { return 0; }
+void Prior::set_bound_samples(std::int64_t) {
+  throw Error("prior", "this prior has a closed-form log density: it has no number of importance samples to set");
+}
+DiagGaussian Prior::upper_posterior(const torch::Tensor&) { return {}; }
 Objective::~Objective() = default;
 Scheduler::~Scheduler() = default;
 Evaluator::~Evaluator() = default;

@@ -134,6 +134,40 @@ TEST(Vhp, ExactPosteriorGivesExactLogDensityForEveryK) {
   }
 }
 
+TEST(Vhp, UpperPosteriorAndSettableK) {
+  // upper_posterior() is q(ζ|z) itself: here the exact posterior N(W (z − b), S) written above.
+  torch::manual_seed(3);
+  const LinearGaussian g;
+  const auto z = g.draw(50);
+  auto prior = linear_vhp(1, g, 1.0, 1.0);
+  const auto q = prior->upper_posterior(z);
+  EXPECT_LT((q.mu - (z - g.b).matmul(g.posterior_map().t())).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((q.logvar - torch::log(torch::diag(g.posterior_cov()))).abs().max().item<double>(), 1e-12);
+
+  // K = 1 with a poor q: the gap to log p(z) is about KL(q || p(ζ|z)); raising K through the
+  // interface (what loglik does) must shrink it.
+  auto poor = linear_vhp(1, g, 0.5, 3.0);
+  EXPECT_EQ(poor->bound_samples(), 1);
+  torch::manual_seed(4);
+  const auto zz = g.draw(2000);
+  const double gap1 = average(g.log_density(zz) - poor->log_prob(zz));
+  poor->set_bound_samples(500);
+  EXPECT_EQ(poor->bound_samples(), 500);
+  const double gap500 = average(g.log_density(zz) - poor->log_prob(zz));
+  EXPECT_GT(gap1, 0.3);
+  EXPECT_LT(gap500, 0.1 * gap1);
+  EXPECT_THROW(poor->set_bound_samples(0), priorlab::Error);
+}
+
+TEST(Vhp, ClosedFormPriorHasNoKAndNoUpperLayer) {
+  BuildContext ctx;
+  ctx.latent_dim = kD;
+  auto gaussian = priorlab::test::make<Prior>("gaussian", json::object(), ctx);
+  EXPECT_EQ(gaussian->bound_samples(), 0);
+  EXPECT_THROW(gaussian->set_bound_samples(10), priorlab::Error);
+  EXPECT_FALSE(gaussian->upper_posterior(torch::randn({4, kD})).mu.defined());
+}
+
 TEST(Vhp, BoundIsBelowLogDensityAndTightensWithK) {
   // q(ζ|z): the exact posterior mean shrunk by 0.8, variance doubled -> K = 1 gap ≈ KL(q || p(ζ|z))
   // ≈ 0.8 nats. Gaps g_K = bound_K(z) − log p(z) are paired per z, and every comparison below is

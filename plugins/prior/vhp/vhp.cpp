@@ -40,18 +40,24 @@ class VhpPrior : public Prior {
   }
 
   /// q_Φ(ζ|z) for z [..., D] -> [..., Dζ].
-  DiagGaussian posterior(const torch::Tensor& z) { return split(q_zeta_->forward(z)); }
+  DiagGaussian upper_posterior(const torch::Tensor& z) override { return split(q_zeta_->forward(z)); }
   /// p_Θ(z|ζ) for ζ [..., Dζ] -> [..., D].
   DiagGaussian conditional(const torch::Tensor& zeta) { return split(p_z_->forward(zeta)); }
 
   torch::Tensor log_prob(const torch::Tensor& z) override {
-    const DiagGaussian q = posterior(z);                                     // [..., Dζ]
+    const DiagGaussian q = upper_posterior(z);                                     // [..., Dζ]
     const auto zeta = sample_diag_gaussian(q, samples_);                     // [K, ..., Dζ]
     const DiagGaussian p = conditional(zeta);                                // [K, ..., D]
     const auto log_p_z_given_zeta = diag_gaussian_log_density(z, p.mu, p.logvar);  // z broadcasts -> [K, ...]
     const auto log_p_zeta = standard_normal_log_density(zeta);                    // [K, ...]
     const auto log_q_zeta = diag_gaussian_log_density(zeta, q.mu, q.logvar);      // [K, ...]
     return importance_weighted_bound(log_p_z_given_zeta + log_p_zeta - log_q_zeta);  // [...]
+  }
+
+  std::int64_t bound_samples() const override { return samples_; }
+  void set_bound_samples(std::int64_t k) override {
+    if (k < 1) throw Error("prior vhp", "the number of importance samples must be at least 1, got " + std::to_string(k));
+    samples_ = k;
   }
 
   torch::Tensor sample(std::int64_t n) override {

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "priorlab/export.hpp"
+#include "priorlab/math.hpp"
 
 namespace priorlab {
 
@@ -22,6 +23,18 @@ class PRIORLAB_API Prior : public torch::nn::Module {
 
   /// n samples z ~ p(z) -> [n, D] on the prior's device.
   virtual torch::Tensor sample(std::int64_t n) = 0;
+
+  /// Priors whose log_prob() is an importance-weighted bound: the number K of samples it uses;
+  /// 0 (the default) for priors with a closed form.
+  virtual std::int64_t bound_samples() const;
+
+  /// Sets K for later log_prob() calls (the test log-likelihood states its own K). The default
+  /// throws Error: a closed-form prior has no K to set.
+  virtual void set_bound_samples(std::int64_t k);
+
+  /// Hierarchical priors (VHP): the upper layer's posterior q(ζ|z) for z [..., D] -> [..., Dζ],
+  /// against the upper prior p(ζ) = N(0, I). The default returns undefined tensors: no upper layer.
+  virtual DiagGaussian upper_posterior(const torch::Tensor& z);
 };
 
 }  // namespace priorlab
