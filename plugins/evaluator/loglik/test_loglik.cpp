@@ -1,0 +1,95 @@
+// Evaluator "loglik" against the closed-form log p(x) of a linear-Gaussian VAE.
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "linear_gaussian_vae.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using priorlab::BuildContext;
+using priorlab::Evaluator;
+using priorlab::Prior;
+using priorlab::test::json;
+using priorlab::test::LinearGaussianVae;
+using priorlab::test::VectorDataset;
+
+std::shared_ptr<Evaluator> loglik(json options) {
+  BuildContext ctx;
+  ctx.data.shape = {LinearGaussianVae::kN};
+  ctx.latent_dim = LinearGaussianVae::kD;
+  return priorlab::test::make<Evaluator>("loglik", options, ctx);
+}
+
+std::shared_ptr<Prior> prior(const std::string& name, json options = json::object()) {
+  BuildContext ctx;
+  ctx.latent_dim = LinearGaussianVae::kD;
+  auto p = priorlab::test::make<Prior>(name, options, ctx);
+  p->to(torch::kDouble);
+  return p;
+}
+
+struct Model {
+  LinearGaussianVae vae;
+  torch::Tensor x;
+  VectorDataset data;
+  double truth;
+  Model(double mean_scale, double var_scale, std::int64_t n)
+      : vae(mean_scale, var_scale), x((torch::manual_seed(5), vae.draw(n))), data(x), truth(vae.log_marginal(x).mean().item<double>()) {}
+};
+
+std::map<std::string, double> run(Model& s, Prior& p, json options) {
+  torch::manual_seed(7);
+  return loglik(options)->evaluate(priorlab::test::eval_context(&s.vae, &p, &s.data)).metrics;
+}
+
+TEST(Loglik, MatchesClosedFormWithin005Nats) {
+  // A deliberately poor proposal (mean shrunk to 0.5, variance x3; the ELBO is ~0.9 nats below
+  // log p(x)): with S = 5000 the estimate must still be within 0.05 nats of the truth, while
+  // the ELBO from the same draws is not.
+  Model s(0.5, 3.0, 200);
+  auto p = prior("gaussian");
+  const auto m = run(s, *p, {{"samples", 5000}});
+  EXPECT_NEAR(-m.at("nll"), s.truth, 0.05);
+  EXPECT_LT(m.at("elbo"), s.truth - 0.5);
+  EXPECT_NEAR(m.at("elbo"), -(m.at("rate") + m.at("distortion")), 1e-9);
+  EXPECT_EQ(m.at("examples"), 200);
+  EXPECT_EQ(m.at("prior_samples"), 0);
+}
+
+TEST(Loglik, ExactPosteriorIsExactWithOneSample) {
+  Model s(1.0, 1.0, 50);
+  auto p = prior("gaussian");
+  const auto m = run(s, *p, {{"samples", 1}});
+  EXPECT_NEAR(-m.at("nll"), s.truth, 1e-9);
+  EXPECT_NEAR(m.at("elbo"), s.truth, 1e-9);
+}
+
+TEST(Loglik, ChunkingBoundsMemoryAndKeepsTheEstimate) {
+  // Values per sample and example: max(data 4, latent 2) x max(1, K = 0) = 4, so with batches of
+  // 7 a bound of 700 values allows 700 / (7 x 4) = 25 samples per chunk: 120 chunks for S = 3000,
+  // whose combined estimate must still agree with the truth.
+  Model s(0.5, 3.0, 60);
+  auto p = prior("gaussian");
+  const auto m = run(s, *p, {{"samples", 3000}, {"batch_size", 7}, {"max_elements", 700}, {"limit", 60}});
+  EXPECT_EQ(m.at("chunk"), 25);
+  EXPECT_NEAR(-m.at("nll"), s.truth, 0.05);
+  // `limit` takes the first examples only.
+  const auto few = run(s, *p, {{"samples", 10}, {"limit", 13}});
+  EXPECT_EQ(few.at("examples"), 13);
+}
+
+TEST(Loglik, StatesAndRestoresTheKOfABoundPrior) {
+  // A VHP prior keeps its K after evaluation, and the stated K is reported.
+  Model s(1.0, 1.0, 10);
+  auto p = prior("vhp", {{"samples", 3}, {"hidden", {4}}});
+  const auto m = run(s, *p, {{"samples", 20}, {"prior_samples", 11}});
+  EXPECT_EQ(m.at("prior_samples"), 11);
+  EXPECT_EQ(p->bound_samples(), 3);
+  EXPECT_TRUE(std::isfinite(m.at("nll")));
+  const auto own = run(s, *p, {{"samples", 20}});
+  EXPECT_EQ(own.at("prior_samples"), 3);
+}
+
+}  // namespace
