@@ -43,3 +43,35 @@ TEST(ActiveUnits, FindsTheDimensionsTheModelLeavesDead) {
   EXPECT_NEAR(r.metrics.at("kl_1"), 0.5 * (0.5 + 0.49 - 1 - std::log(0.5)), 1e-6);
   EXPECT_TRUE(std::filesystem::exists(dir.path() / "active_units.png"));
 }
+
+namespace {
+
+/// A prior with an upper layer: q(ζ|z) = N((2 z_0, 0.3), diag(0.25)), so ζ_0 moves twice as
+/// much as z_0 (activity x4) and ζ_1 is dead.
+class TwoLayerPrior : public test::CirclePrior {
+ public:
+  DiagGaussian upper_posterior(const torch::Tensor& z) override {
+    const auto mu = torch::stack({2 * z.select(-1, 0), torch::full_like(z.select(-1, 0), 0.3)}, -1);
+    return {mu, torch::full_like(mu, std::log(0.25))};
+  }
+};
+
+}  // namespace
+
+TEST(ActiveUnits, ReportsTheUpperLayerOfAHierarchicalPrior) {
+  test::CirclePoints data;
+  ThreeDims net;
+  TwoLayerPrior prior;
+  test::TempDir dir;
+  const auto r = test::make<Evaluator>("active_units")->evaluate(test::eval_context(&net, &prior, &data, dir.str()));
+  EXPECT_EQ(r.metrics.at("zeta_active_units"), 1);
+  EXPECT_EQ(r.metrics.at("zeta_dimensions"), 2);
+  EXPECT_NEAR(r.metrics.at("zeta_activity_0"), 4 * r.metrics.at("activity_0"), 1e-5);
+  EXPECT_NEAR(r.metrics.at("zeta_activity_1"), 0.0, 1e-12);
+  EXPECT_NEAR(r.metrics.at("zeta_kl_1"), 0.5 * (0.25 + 0.09 - 1 - std::log(0.25)), 1e-6);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "active_units_zeta.png"));
+  // A prior without an upper layer (the first test's) reports no zeta metrics.
+  test::CirclePrior flat;
+  const auto f = test::make<Evaluator>("active_units")->evaluate(test::eval_context(&net, &flat, &data, dir.str()));
+  EXPECT_EQ(f.metrics.count("zeta_active_units"), 0u);
+}
