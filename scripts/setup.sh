@@ -11,8 +11,11 @@ packages=(
   libboost-dev libboost-filesystem-dev      # Boost.DLL
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libmatio-dev                              # MAT-files (dataset omniglot's chardata.mat)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp).
+if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
