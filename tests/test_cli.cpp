@@ -138,12 +138,14 @@ TEST(Cli, NanLossStopsWithTheStepAndLeavesOnlyWholeFiles) {
   const json status = json::parse(std::ifstream(run / "run.json"));
   EXPECT_EQ(status["status"], "failed");
   EXPECT_EQ(status["step"], 60);
-  // Only whole files: the checkpoint at 50 (every 50 steps), no temporaries, no summary.
+  // Only whole files: the checkpoint at 50 (every 50 steps), no temporaries, no summary; the
+  // report shows the failure.
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(run))
     if (e.is_regular_file()) files.push_back(fs::relative(e.path(), run).string());
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files, (std::vector<std::string>{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl", "run.json"}));
+  EXPECT_EQ(files, (std::vector<std::string>{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl",
+                                             "report.html", "run.json"}));
   EXPECT_FALSE(checkpoint_tensors(run / "checkpoints" / "step_00000050.pt").empty());
 }
 

@@ -2,6 +2,7 @@
 // plugins' declarations (every error names its JSON path), and wiring of the components.
 #include <gtest/gtest.h>
 
+#include "sweep.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;
@@ -148,12 +149,21 @@ TEST(Pipeline, BatchLargerThanTheTrainingSetIsAnError) {
 }
 
 TEST(Pipeline, ShippedConfigsValidate) {
-  // Every pipeline in configs/ resolves against the plugins of this build.
+  // Every pipeline in configs/ resolves against the plugins of this build; so does every run of
+  // every sweep file (a JSON object with a "base": configs/ablations/).
   int count = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(PRIORLAB_SOURCE_DIR "/configs")) {
     if (e.path().extension() != ".json") continue;
     SCOPED_TRACE(e.path().string());
-    EXPECT_NO_THROW(resolve_pipeline(test::registry(), load_json_file(e.path().string()), e.path().string(), "x"));
+    const json j = load_json_file(e.path().string());
+    if (j.is_object() && j.contains("base")) {
+      const SweepPlan plan = load_sweep(e.path().string());
+      EXPECT_FALSE(plan.runs.empty());
+      for (const auto& run : plan.runs)
+        EXPECT_NO_THROW(resolve_pipeline(test::registry(), run.pipeline, e.path().string() + ": run " + run.name, run.name));
+    } else {
+      EXPECT_NO_THROW(resolve_pipeline(test::registry(), j, e.path().string(), "x"));
+    }
     ++count;
   }
   EXPECT_GE(count, 1);

@@ -5,9 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "compare.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
+#include "report.hpp"
 #include "run.hpp"
+#include "sweep.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -52,6 +55,28 @@ int main(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "print a plugin's options and a pipeline section using it");
   describe->add_option("name", describe_name, "plugin name")->required();
 
+  SweepRequest sweep_req;
+  auto* sweep = app.add_subcommand("sweep", "run a base pipeline over axes of option values and seeds, then compare");
+  sweep->add_option("sweep_file", sweep_req.path, "sweep JSON file")->required();
+  sweep->add_option("--out", sweep_req.out_dir, "the sweep's folder (default: runs/<sweep name>)");
+  sweep->add_option("--jobs,-j", sweep_req.jobs, "runs at a time, each with cores/N intra-op threads")->capture_default_str();
+  sweep->add_option("--set", sweep_req.overrides, "override a value in every run: a.b.c=VALUE (repeatable)");
+  sweep->add_option("--only", sweep_req.only, "run only these values of an axis: AXIS=NAME[,NAME] (repeatable)");
+  sweep->add_option("--seeds", sweep_req.seeds, "replace the sweep's seeds: 0,1,2");
+  sweep->add_option("--metrics", sweep_req.metrics, "metrics of the comparison table: a,b (default: the sweep's)")->delimiter(',');
+  sweep->add_flag("--force", sweep_req.force, "run again, from the start, runs whose folder holds a different pipeline");
+  sweep->add_flag("--dry-run", sweep_req.dry_run, "validate every run and list what would happen; start and write nothing");
+
+  std::string compare_dir;
+  std::vector<std::string> compare_metrics;
+  auto* compare = app.add_subcommand("compare", "tabulate the summaries of the runs under a folder (mean ± std over seeds)");
+  compare->add_option("dir", compare_dir, "a folder of runs (searched recursively)")->required();
+  compare->add_option("--metrics", compare_metrics, "metrics to show: a,b (names or suffixes; 'all')")->delimiter(',');
+
+  std::string report_dir;
+  auto* report = app.add_subcommand("report", "write report.html for a run directory, or for a folder of runs and each run in it");
+  report->add_option("dir", report_dir, "a run directory or a folder of runs")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,8 +99,20 @@ int main(int argc, char** argv) {
       std::cout << load_pipeline(registry, validate_path, validate_overrides).dump(2) << std::endl;
       return kOk;
     }
+    if (*compare) {
+      const Comparison c = compare_runs(compare_dir, compare_metrics);
+      write_comparison(c);
+      std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
+                << (c.dir / "comparison.csv").string() << std::endl;
+      return kOk;
+    }
+    if (*report) return write_reports(report_dir);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (*sweep) {
+      sweep_req.plugin_paths = plugin_paths;
+      return run_sweep(registry, sweep_req, &g_stop);
+    }
     if (*run) return run_pipeline(registry, req, &g_stop);
     if (*resume) return resume_run(registry, run_dir, resume_overrides, &g_stop);
   } catch (const priorlab::Error& e) {

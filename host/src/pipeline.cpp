@@ -30,6 +30,63 @@ json load_json_file(const std::string& path) {
   }
 }
 
+namespace {
+
+// The walk shared by --set and sweep axes: creates missing objects, indexes existing lists.
+void set_parts(json& config, const std::vector<std::string>& parts, const json& value, const std::string& where) {
+  json* node = &config;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    const std::string& p = parts[i];
+    if (node->is_array()) {
+      if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) >= node->size())
+        throw Error(where, fmt::format("'{}' indexes a list of {} entries", p, node->size()));
+      node = &(*node)[std::stoul(p)];
+    } else {
+      if (node->is_null()) *node = json::object();
+      if (!node->is_object()) throw Error(where, fmt::format("'{}' is inside a {}, not an object", p, node->type_name()));
+      node = &(*node)[p];
+    }
+    if (last) *node = value;
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> split_option_path(const std::string& path, const std::string& where) {
+  std::vector<std::string> parts;
+  if (!path.empty() && path[0] == '/') {
+    // A JSON pointer (RFC 6901): "/a/b/0", with ~1 for '/' and ~0 for '~' inside a key.
+    size_t start = 1;
+    while (true) {
+      const size_t end = path.find('/', start);
+      std::string part = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      for (size_t at = 0; (at = part.find('~', at)) != std::string::npos; ++at) {
+        if (at + 1 >= part.size() || (part[at + 1] != '0' && part[at + 1] != '1'))
+          throw Error(where, "'~' in a JSON pointer must be followed by 0 or 1 in '" + path + "'");
+        part.replace(at, 2, part[at + 1] == '0' ? "~" : "/");
+      }
+      if (part.empty()) throw Error(where, "empty component in path '" + path + "'");
+      parts.push_back(part);
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    return parts;
+  }
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (part.empty()) throw Error(where, "empty component in key '" + path + "'");
+    parts.push_back(part);
+  }
+  if (parts.empty() || path.back() == '.') throw Error(where, "empty component in key '" + path + "'");
+  return parts;
+}
+
+void set_option_path(json& config, const std::string& path, const json& value, const std::string& where) {
+  set_parts(config, split_option_path(path, where), value, where);
+}
+
 void apply_override(json& config, const std::string& assignment) {
   const std::string where = "--set " + assignment;
   const auto eq = assignment.find('=');
@@ -41,28 +98,7 @@ void apply_override(json& config, const std::string& assignment) {
   } catch (const json::parse_error&) {
     value = text;  // a bare word is a string: --set prior.plugin=vhp
   }
-  json* node = &config;
-  std::stringstream ss(key);
-  std::string part;
-  std::vector<std::string> parts;
-  while (std::getline(ss, part, '.')) {
-    if (part.empty()) throw Error(where, "empty component in key '" + key + "'");
-    parts.push_back(part);
-  }
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const bool last = i + 1 == parts.size();
-    const std::string& p = parts[i];
-    if (node->is_array()) {
-      if (p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) >= node->size())
-        throw Error(where, fmt::format("'{}' indexes a list of {} entries", p, node->size()));
-      node = &(*node)[std::stoul(p)];
-    } else {
-      if (node->is_null()) *node = json::object();
-      if (!node->is_object()) throw Error(where, fmt::format("'{}' is inside a {}, not an object", p, node->type_name()));
-      node = &(*node)[p];
-    }
-    if (last) *node = value;
-  }
+  set_option_path(config, key, value, where);
 }
 
 OptionSet training_options() {

@@ -28,6 +28,14 @@ json load_json_file(const std::string& path);
 /// index arrays). Throws Error("--set a.b.c=...", why) for a malformed override.
 void apply_override(json& config, const std::string& assignment);
 
+/// The components of an option path: a JSON pointer ("/prior", "/evaluators/0/options/limit")
+/// or the dotted form of --set ("training.seed"). Throws Error(where, ...) for an empty component.
+std::vector<std::string> split_option_path(const std::string& path, const std::string& where);
+
+/// Sets the value at `path` (either form above), creating missing objects; a numeric component
+/// indexes an existing list. What --set and sweep axes use. Throws Error(where, ...).
+void set_option_path(json& config, const std::string& path, const json& value, const std::string& where);
+
 /// The host's own sections, declared like a plugin's options.
 OptionSet training_options();  ///< "/training"
 OptionSet run_options();       ///< top-level scalars: name, seed, device, data_root

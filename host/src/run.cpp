@@ -12,6 +12,7 @@
 #include "pipeline.hpp"
 #include "priorlab/io.hpp"
 #include "progress.hpp"
+#include "report.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -52,6 +53,17 @@ void set_status(const fs::path& dir, const std::string& status, std::int64_t ste
 }
 
 std::string fmt_value(double v) { return fmt::format("{:.5g}", v); }
+
+// report.html is a view of the run directory: failing to write it is said, never fatal.
+bool write_report(const fs::path& dir) {
+  try {
+    write_run_report(dir);
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "priorlab: warning: " << (dir / "report.html").string() << ": " << one_line(e.what()) << std::endl;
+    return false;
+  }
+}
 
 // Runs every evaluator; returns the summary's "evaluators" object. Failures are reported and
 // collected in `errors` so one broken evaluator does not hide the others' results.
@@ -117,10 +129,12 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                 : Error(fmt::format("training step {}", trainer.step() + 1), one_line(e.what())).what();
     set_status(dir, "failed", trainer.step(), iterations, what);
     std::cerr << "priorlab: error: " << what << std::endl;
+    write_report(dir);
     return kFailed;
   }
   if (!trainer.finished()) {
     set_status(dir, "interrupted", trainer.step(), iterations);
+    write_report(dir);
     std::cerr << fmt::format("priorlab: interrupted at step {}; continue with: priorlab resume {}", trainer.step(),
                              dir.string())
               << std::endl;
@@ -154,6 +168,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
   }
   for (const auto& a : artefacts) std::cout << "  picture: " << (dir / a).string() << "\n";
   std::cout << "  summary: " << (dir / "summary.json").string() << std::endl;
+  if (write_report(dir)) std::cout << "  report:  " << (dir / "report.html").string() << std::endl;
   return errors.empty() ? kOk : kFailed;
 }
 

@@ -1,0 +1,399 @@
+#include "compare.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "priorlab/error.hpp"
+#include "priorlab/io.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace priorlab::host {
+
+Direction metric_direction(const std::string& metric) {
+  std::string key = metric.substr(metric.rfind('.') == std::string::npos ? 0 : metric.rfind('.') + 1);
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto has = [&](const char* word) { return key.find(word) != std::string::npos; };
+  if (has("standard_error")) return Direction::kUnknown;
+  if (has("negative")) return Direction::kLower;
+  for (const char* w : {"nll", "error", "loss", "mae", "mse", "distortion", "rms"})
+    if (has(w)) return Direction::kLower;
+  for (const char* w : {"elbo", "log_likelihood", "log-likelihood", "loglik", "active"})
+    if (has(w)) return Direction::kHigher;
+  return Direction::kUnknown;
+}
+
+std::string format_number(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+  return fmt::format("{:.4g}", v);
+}
+
+std::string strip_seed(const std::string& name) {
+  // "axis=value,...,seed=N": drop the seed component.
+  if (name.find('=') != std::string::npos) {
+    static const std::regex seed_part(R"(seed=[0-9]+)");
+    std::string out, part;
+    std::stringstream ss(name);
+    while (std::getline(ss, part, ','))
+      if (!std::regex_match(part, seed_part)) out += (out.empty() ? "" : ",") + part;
+    return out.empty() ? name : out;
+  }
+  static const std::regex trailing(R"((.*?)[_.-]?seed[_-]?[0-9]+$)");
+  std::smatch m;
+  if (std::regex_match(name, m, trailing) && m[1].length() > 0) return m[1];
+  return name;
+}
+
+namespace {
+
+json read_json_or_null(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return nullptr;
+  try {
+    return json::parse(read_file(p.string()));
+  } catch (const std::exception&) {
+    return nullptr;  // half-written by a run still going, or not JSON: treated as absent
+  }
+}
+
+void add_numbers(json& flat, const std::string& prefix, const json& object) {
+  if (!object.is_object()) return;
+  for (const auto& [k, v] : object.items())
+    if (v.is_number()) flat[prefix + k] = v.get<double>();
+}
+
+// The config that decides a combination: everything except what only names or seeds the run,
+// or how many threads it used.
+std::string config_key(const fs::path& run_dir) {
+  json c = read_json_or_null(run_dir / "config.json");
+  if (!c.is_object()) return "";
+  for (const char* k : {"name", "description", "seed"}) c.erase(k);
+  if (c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
+  return c.dump();
+}
+
+bool is_run_dir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_regular_file(p / "run.json", ec) || fs::is_regular_file(p / "summary.json", ec);
+}
+
+// "a=1,b=x" → {{"a","1"},{"b","x"}}; empty when not of that form.
+std::vector<std::pair<std::string, std::string>> parse_axes(const std::string& label) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string part;
+  std::stringstream ss(label);
+  while (std::getline(ss, part, ',')) {
+    const auto eq = part.find('=');
+    if (eq == std::string::npos || eq == 0) return {};
+    out.emplace_back(part.substr(0, eq), part.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string md_escape(std::string s) {
+  for (size_t at = 0; (at = s.find('|', at)) != std::string::npos; at += 2) s.replace(at, 1, "\\|");
+  return s;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+const char* arrow(Direction d) { return d == Direction::kLower ? " ↓" : d == Direction::kHigher ? " ↑" : ""; }
+
+}  // namespace
+
+RunRecord read_run(const fs::path& dir) {
+  RunRecord r;
+  r.dir = dir;
+  r.name = dir.filename().string();
+  const json run = read_json_or_null(dir / "run.json");
+  if (run.is_object()) {
+    r.status = run.value("status", "");
+    r.error = run.value("error", "");
+  }
+  const json summary = read_json_or_null(dir / "summary.json");
+  if (summary.is_object()) {
+    r.has_summary = true;
+    if (r.status.empty()) r.status = summary.value("status", "");
+    if (r.error.empty() && summary.contains("errors") && summary["errors"].is_array() && !summary["errors"].empty() &&
+        summary["errors"][0].is_string())
+      r.error = summary["errors"][0];
+    add_numbers(r.metrics, "train.", summary.value("train", json()));
+    if (summary.contains("evaluators") && summary["evaluators"].is_object())
+      for (const auto& [name, m] : summary["evaluators"].items()) add_numbers(r.metrics, name + ".", m);
+    for (const char* k : {"steps", "wall_seconds"})
+      if (summary.contains(k) && summary[k].is_number()) r.metrics[k] = summary[k].get<double>();
+  }
+  return r;
+}
+
+Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
+  Comparison c;
+  c.dir = dir;
+
+  // Every run directory under dir (dir itself may be one).
+  std::vector<fs::path> found;
+  if (is_run_dir(dir)) {
+    found.push_back(dir);
+  } else {
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      if (!it->is_directory(ec)) continue;
+      const auto& p = it->path();
+      if (p.filename().string().rfind('.', 0) == 0) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (is_run_dir(p)) {
+        found.push_back(p);
+        it.disable_recursion_pending();
+      }
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& p : found) c.runs.push_back(read_run(p));
+
+  // A sweep's plan orders its combinations as its axes list them.
+  std::map<std::string, size_t> plan_order;
+  const json plan = read_json_or_null(dir / "sweep.json");
+  if (plan.is_object() && plan.contains("runs") && plan["runs"].is_array())
+    for (const auto& r : plan["runs"])
+      if (r.is_object() && r.contains("name") && r["name"].is_string())
+        plan_order.emplace(r["name"], plan_order.size());
+
+  // Group by (label, config without seed).
+  std::map<std::string, size_t> group_of;
+  std::vector<std::pair<size_t, size_t>> order;  // (sort key, row)
+  for (const auto& r : c.runs) {
+    if (!r.has_summary) {
+      c.incomplete.push_back(&r);
+      continue;
+    }
+    const std::string label = strip_seed(r.name);
+    const std::string key = label + "\n" + config_key(r.dir);
+    auto [it, inserted] = group_of.emplace(key, c.rows.size());
+    if (inserted) {
+      ComparisonRow row;
+      row.label = label;
+      c.rows.push_back(std::move(row));
+      const auto po = plan_order.find(r.name);
+      order.emplace_back(po == plan_order.end() ? plan_order.size() + c.rows.size() : po->second, c.rows.size() - 1);
+    }
+    c.rows[it->second].runs.push_back(&r);
+  }
+  std::stable_sort(order.begin(), order.end());
+  {
+    std::vector<ComparisonRow> sorted;
+    for (const auto& [k, i] : order) sorted.push_back(std::move(c.rows[i]));
+    c.rows = std::move(sorted);
+  }
+  // Two groups with one label (same names, different configs, in different folders): say where.
+  std::map<std::string, int> label_count;
+  for (const auto& row : c.rows) ++label_count[row.label];
+  for (auto& row : c.rows)
+    if (label_count[row.label] > 1) {
+      const auto parent = fs::relative(row.runs.front()->dir.parent_path(), dir, ec).string();
+      row.label = (parent.empty() || parent == "." ? std::string("") : parent + "/") + row.label;
+    }
+
+  // Axis columns when every label reads "axis=value,...".
+  bool axes_ok = !c.rows.empty();
+  for (const auto& row : c.rows) axes_ok = axes_ok && !parse_axes(row.label).empty();
+  if (axes_ok) {
+    for (const auto& row : c.rows)
+      for (const auto& [k, v] : parse_axes(row.label))
+        if (std::find(c.axis_columns.begin(), c.axis_columns.end(), k) == c.axis_columns.end())
+          c.axis_columns.push_back(k);
+    for (auto& row : c.rows) {
+      const auto parsed = parse_axes(row.label);
+      for (const auto& col : c.axis_columns) {
+        const auto it = std::find_if(parsed.begin(), parsed.end(), [&](const auto& kv) { return kv.first == col; });
+        row.axes.push_back(it == parsed.end() ? "" : it->second);
+      }
+    }
+  } else {
+    c.axis_columns = {"run"};
+    for (auto& row : c.rows) row.axes = {row.label};
+  }
+
+  // Which metrics: every name any run reported, in first-seen order (evaluators before train).
+  std::vector<std::string> available;
+  std::set<std::string> seen;
+  for (const auto& r : c.runs)
+    for (const auto& [k, v] : r.metrics.items())
+      if (seen.insert(k).second) available.push_back(k);
+  std::stable_sort(available.begin(), available.end(), [](const std::string& a, const std::string& b) {
+    auto rank = [](const std::string& m) {
+      return m.rfind("train.", 0) == 0 ? 1 : m.find('.') == std::string::npos ? 2 : 0;
+    };
+    return rank(a) < rank(b);
+  });
+  std::vector<std::string> requested = wanted;
+  if (requested.empty() && plan.is_object() && plan.contains("metrics") && plan["metrics"].is_array())
+    for (const auto& m : plan["metrics"])
+      if (m.is_string()) requested.push_back(m);
+  if (requested.empty()) {
+    for (const auto& m : available)
+      if (m.find('.') != std::string::npos && m.rfind("train.", 0) != 0 && metric_direction(m) != Direction::kUnknown)
+        c.metrics.push_back(m);
+  } else {
+    for (const auto& want : requested) {
+      if (want == "all") {
+        for (const auto& m : available)
+          if (std::find(c.metrics.begin(), c.metrics.end(), m) == c.metrics.end()) c.metrics.push_back(m);
+        continue;
+      }
+      bool any = false;
+      for (const auto& m : available)
+        if (m == want || (m.size() > want.size() && m.compare(m.size() - want.size(), want.size(), want) == 0 &&
+                          m[m.size() - want.size() - 1] == '.')) {
+          any = true;
+          if (std::find(c.metrics.begin(), c.metrics.end(), m) == c.metrics.end()) c.metrics.push_back(m);
+        }
+      // A metric named by a sweep file but not reported yet (no run finished) is not an error.
+      if (!any && !wanted.empty() && !c.runs.empty()) {
+        std::string known;
+        for (const auto& m : available) known += (known.empty() ? "" : ", ") + m;
+        throw Error("--metrics " + want, fmt::format("no run under {} reports it (available: {})", dir.string(),
+                                                     known.empty() ? "none" : known));
+      }
+    }
+  }
+  for (const auto& m : c.metrics) c.directions.push_back(metric_direction(m));
+
+  // Mean and sample standard deviation per row and metric.
+  for (auto& row : c.rows) {
+    for (const auto& m : c.metrics) {
+      std::vector<double> v;
+      for (const auto* r : row.runs)
+        if (r->metrics.contains(m)) v.push_back(r->metrics[m].get<double>());
+      if (v.empty()) {
+        row.cells.emplace_back();
+        continue;
+      }
+      Cell cell;
+      cell.n = static_cast<int>(v.size());
+      for (double x : v) cell.mean += x;
+      cell.mean /= cell.n;
+      if (cell.n > 1) {
+        double ss = 0;
+        for (double x : v) ss += (x - cell.mean) * (x - cell.mean);
+        cell.std = std::sqrt(ss / (cell.n - 1));
+      }
+      row.cells.push_back(cell);
+    }
+  }
+  // Best per metric with a known direction, among at least two combinations.
+  for (size_t j = 0; j < c.metrics.size(); ++j) {
+    if (c.directions[j] == Direction::kUnknown) continue;
+    std::optional<double> best;
+    int with_value = 0;
+    for (const auto& row : c.rows) {
+      const auto& cell = row.cells[j];
+      if (!cell || !std::isfinite(cell->mean)) continue;
+      ++with_value;
+      const double v = c.directions[j] == Direction::kLower ? cell->mean : -cell->mean;
+      if (!best || v < *best) best = v;
+    }
+    if (with_value < 2) continue;
+    for (auto& row : c.rows) {
+      auto& cell = row.cells[j];
+      if (!cell || !std::isfinite(cell->mean)) continue;
+      const double v = c.directions[j] == Direction::kLower ? cell->mean : -cell->mean;
+      cell->best = v == *best;
+    }
+  }
+  return c;
+}
+
+std::string comparison_markdown(const Comparison& c) {
+  std::string out;
+  if (c.rows.empty()) {
+    out += fmt::format("No completed runs under {} yet.\n", c.dir.string());
+  } else {
+    std::string head = "|", rule = "|";
+    for (const auto& a : c.axis_columns) head += " " + md_escape(a) + " |", rule += "---|";
+    head += " n |", rule += "---:|";
+    for (size_t j = 0; j < c.metrics.size(); ++j)
+      head += " " + md_escape(c.metrics[j]) + arrow(c.directions[j]) + " |", rule += "---:|";
+    out += head + "\n" + rule + "\n";
+    for (const auto& row : c.rows) {
+      std::string line = "|";
+      for (const auto& a : row.axes) line += " " + md_escape(a) + " |";
+      line += fmt::format(" {} |", row.runs.size());
+      for (const auto& cell : row.cells) {
+        std::string text = "–";
+        if (cell) {
+          text = format_number(cell->mean);
+          if (cell->n > 1) text += " ± " + format_number(cell->std);
+          if (cell->best) text = "**" + text + "**";
+          if (cell->n != static_cast<int>(row.runs.size())) text += fmt::format(" (n={})", cell->n);
+        }
+        line += " " + text + " |";
+      }
+      out += line + "\n";
+    }
+    out +=
+        "\nMean ± sample standard deviation over the seeds of each combination (n runs; a cell's own n in\n"
+        "brackets when fewer runs reported it). Bold: the best combination per metric (↓ lower is better,\n"
+        "↑ higher is better; metrics without an arrow have no rule and are not marked).\n";
+  }
+  if (!c.incomplete.empty()) {
+    out += "\nRuns without a summary (not in the table):\n";
+    for (const auto* r : c.incomplete)
+      out += fmt::format("- {} ({}{})\n", r->name, r->status.empty() ? "no status" : r->status,
+                         r->error.empty() ? "" : ": " + r->error);
+  }
+  return out;
+}
+
+std::string comparison_csv(const Comparison& c) {
+  std::vector<std::string> head = c.axis_columns;
+  head.push_back("n");
+  head.push_back("runs");
+  for (const auto& m : c.metrics)
+    for (const char* s : {"_mean", "_std", "_n", "_best"}) head.push_back(m + s);
+  std::string out;
+  for (size_t i = 0; i < head.size(); ++i) out += (i ? "," : "") + csv_field(head[i]);
+  out += "\n";
+  for (const auto& row : c.rows) {
+    std::vector<std::string> f = row.axes;
+    f.push_back(std::to_string(row.runs.size()));
+    std::string names;
+    for (const auto* r : row.runs) names += (names.empty() ? "" : ";") + r->name;
+    f.push_back(names);
+    for (const auto& cell : row.cells) {
+      if (!cell) {
+        f.insert(f.end(), {"", "", "0", "0"});
+        continue;
+      }
+      f.push_back(fmt::format("{:.17g}", cell->mean));
+      f.push_back(cell->n > 1 ? fmt::format("{:.17g}", cell->std) : "");
+      f.push_back(std::to_string(cell->n));
+      f.push_back(cell->best ? "1" : "0");
+    }
+    for (size_t i = 0; i < f.size(); ++i) out += (i ? "," : "") + csv_field(f[i]);
+    out += "\n";
+  }
+  return out;
+}
+
+void write_comparison(const Comparison& c) {
+  write_file_atomic((c.dir / "comparison.md").string(), comparison_markdown(c));
+  write_file_atomic((c.dir / "comparison.csv").string(), comparison_csv(c));
+}
+
+}  // namespace priorlab::host

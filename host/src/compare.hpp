@@ -1,0 +1,85 @@
+// Comparison tables: every run's summary.json under a folder, grouped by combination (runs
+// that differ only in their seed), mean ± sample standard deviation per metric, best marked.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace priorlab::host {
+
+/// Which way a metric improves, from its name (the part after the last '.'), first rule that
+/// matches: "negative" → lower (negative_elbo); nll, error, loss, mae, mse, distortion, rms →
+/// lower; elbo, log_likelihood, loglik, active → higher; anything else unknown (not marked).
+/// "standard_error" is an uncertainty, not a score: unknown.
+enum class Direction { kUnknown = 0, kLower = -1, kHigher = 1 };
+Direction metric_direction(const std::string& metric);
+
+/// A run directory found under the compared folder.
+struct RunRecord {
+  std::filesystem::path dir;  ///< the run directory
+  std::string name;           ///< its folder name
+  std::string status;         ///< run.json status ("" when there is none)
+  std::string error;          ///< run.json error, or the summary's first error
+  bool has_summary = false;
+  nlohmann::json metrics = nlohmann::json::object();  ///< flat: "pendulum_angle.mae_rad" → number
+};
+
+/// One metric of one combination over its seeds.
+struct Cell {
+  double mean = 0, std = 0;  ///< std: sample standard deviation (n − 1); 0 when n = 1
+  int n = 0;                 ///< runs that reported the metric
+  bool best = false;
+};
+
+struct ComparisonRow {
+  std::string label;              ///< "prior=vhp,scheduler=rewo" (the run name without its seed)
+  std::vector<std::string> axes;  ///< the label split into the table's axis columns
+  std::vector<const RunRecord*> runs;
+  std::vector<std::optional<Cell>> cells;  ///< one per metric
+};
+
+struct Comparison {
+  std::filesystem::path dir;
+  std::vector<RunRecord> runs;            ///< every run found, completed or not, sorted by path
+  std::vector<std::string> axis_columns;  ///< ["prior", "scheduler"], or ["run"]
+  std::vector<std::string> metrics;
+  std::vector<Direction> directions;
+  std::vector<ComparisonRow> rows;           ///< combinations with at least one summary
+  std::vector<const RunRecord*> incomplete;  ///< runs without a summary.json (failed, interrupted, running)
+
+  Comparison() = default;
+  Comparison(const Comparison&) = delete;  // rows point into runs
+  Comparison& operator=(const Comparison&) = delete;
+  Comparison(Comparison&&) = default;
+};
+
+/// Finds the run directories under `dir`: every folder holding a run.json or summary.json,
+/// searched recursively (a run directory is not searched further; folders whose names start
+/// with '.' are skipped). The run name minus its "seed=N" component (or a trailing "seedN",
+/// "_seed_N", "-seed-N") names its combination; runs are grouped when that label and their
+/// config.json without name, description, seed and training.threads agree. When every label is a
+/// list "axis=value,..." the axes become columns. `metrics`: names or suffixes ("mae_rad"
+/// matches "pendulum_angle.mae_rad"; one name may match several metrics); empty: the sweep's
+/// "metrics" when `dir` holds a sweep.json that lists them, else every evaluator metric with a
+/// known direction. Throws Error naming a metric that no run has.
+Comparison compare_runs(const std::filesystem::path& dir, const std::vector<std::string>& metrics = {});
+
+/// Reads one run directory (run.json, summary.json) into a record.
+RunRecord read_run(const std::filesystem::path& dir);
+
+/// The run name without its seed component ("prior=vhp,seed=1" → "prior=vhp").
+std::string strip_seed(const std::string& name);
+
+/// "0.06811" style numbers: 4 significant digits.
+std::string format_number(double v);
+
+std::string comparison_markdown(const Comparison& c);
+std::string comparison_csv(const Comparison& c);
+
+/// Writes dir/comparison.md and dir/comparison.csv atomically.
+void write_comparison(const Comparison& c);
+
+}  // namespace priorlab::host

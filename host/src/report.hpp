@@ -1,0 +1,68 @@
+// report.html: one self-contained page per run (resolved config, metrics, training curves as
+// inline SVG, every picture as a base64 data: URI) and one per folder of runs (a sweep): the
+// comparison table, an overlay of the runs' training curves and links to each run's page.
+// No scripts, no external fetches: the file can be mailed or opened offline.
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compare.hpp"
+
+namespace priorlab::host {
+
+/// RFC 4648 base64 with padding ("foo" → "Zm9v").
+std::string base64_encode(std::string_view bytes);
+
+/// Escapes & < > " ' for HTML text and attribute values.
+std::string html_escape(std::string_view text);
+
+struct SvgSeries {
+  std::vector<double> x, y;
+  std::string label;  ///< legend text; series with an empty label are drawn but not listed
+  std::string color;  ///< CSS colour; empty: the palette's next
+  bool dashed = false;
+  double opacity = 1.0;
+};
+
+struct SvgChart {
+  std::string title;
+  std::string x_label = "step";
+  bool log_y = false;  ///< points with y <= 0 are then left out (the line breaks there)
+  int width = 560, height = 280;
+  std::vector<SvgSeries> series;
+};
+
+/// An inline <svg> line chart: axes with ticks (decades on a log scale), one path per series
+/// (broken at non-finite values), a legend below the plot. Fewer than one point: a note.
+std::string svg_line_chart(const SvgChart& chart);
+
+/// The i-th colour of a ten-colour palette (Tableau 10).
+std::string palette_color(size_t i);
+
+/// The lines of a metrics.jsonl; a line that does not parse (cut short by a kill) is skipped.
+std::vector<nlohmann::json> read_metrics_lines(const std::filesystem::path& path);
+
+/// The report of one run directory (config.json, run.json, summary.json, metrics.jsonl,
+/// artefacts/); whatever is missing is said so on the page, so it works for failed runs too.
+std::string run_report_html(const std::filesystem::path& run_dir);
+
+/// Writes run_dir/report.html atomically.
+void write_run_report(const std::filesystem::path& run_dir);
+
+/// The report of a folder of runs: `state` is the sweep's status.json (name, description, and
+/// runs not started yet) or null for a plain folder.
+std::string folder_report_html(const Comparison& comparison, const nlohmann::json& state = nullptr);
+
+/// Writes comparison.dir/report.html atomically.
+void write_folder_report(const Comparison& comparison, const nlohmann::json& state = nullptr);
+
+/// `priorlab report DIR`: a run directory gets its report.html; a folder gets one for every run
+/// under it and its own (with DIR/status.json as the state when it is a sweep's folder).
+/// Prints the paths written; returns an exit code.
+int write_reports(const std::filesystem::path& dir);
+
+}  // namespace priorlab::host

@@ -1,0 +1,740 @@
+#include "sweep.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "compare.hpp"
+#include "pipeline.hpp"
+#include "priorlab/error.hpp"
+#include "priorlab/io.hpp"
+#include "progress.hpp"
+#include "report.hpp"
+#include "run.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace priorlab::host {
+
+std::string filesystem_safe(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-' ? c : '-';
+  // No runs of dashes, none at either end, and never "." or "..".
+  std::string squeezed;
+  for (char c : out)
+    if (!(c == '-' && !squeezed.empty() && squeezed.back() == '-')) squeezed += c;
+  while (!squeezed.empty() && squeezed.front() == '-') squeezed.erase(0, 1);
+  while (!squeezed.empty() && squeezed.back() == '-') squeezed.pop_back();
+  if (squeezed.empty() || squeezed == "." || squeezed == "..") squeezed = "x" + squeezed;
+  return squeezed;
+}
+
+namespace {
+
+bool is_safe_name(const std::string& s) { return !s.empty() && filesystem_safe(s) == s; }
+
+std::string pointer_escape(const std::string& key) {
+  std::string out;
+  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return out;
+}
+
+std::string found(const json& j) {
+  if (j.is_string()) return fmt::format("string \"{}\"", j.get<std::string>());
+  if (j.is_number() || j.is_boolean()) return fmt::format("{} {}", j.type_name(), j.dump());
+  return j.type_name();
+}
+
+// The runs of a plan: the product of the axes (first slowest), seeds innermost.
+void expand_runs(SweepPlan& plan) {
+  plan.runs.clear();
+  std::vector<size_t> index(plan.axes.size(), 0);
+  for (const auto& a : plan.axes)
+    if (a.values.empty()) return;
+  while (true) {
+    SweepRun combo;
+    combo.pipeline = plan.base;
+    std::string name;
+    for (size_t i = 0; i < plan.axes.size(); ++i) {
+      const auto& axis = plan.axes[i];
+      const auto& value = axis.values[index[i]];
+      for (const auto& [path, v] : value.sets)
+        set_option_path(combo.pipeline, path, v, fmt::format("{}: /axes/{}/values/{}", plan.source, i, index[i]));
+      combo.axes.emplace_back(axis.name, value.name);
+      name += (name.empty() ? "" : ",") + axis.name + "=" + value.name;
+    }
+    if (plan.seeds.empty()) {
+      combo.name = name.empty() ? plan.name : name;
+      plan.runs.push_back(combo);
+    } else {
+      for (const auto seed : plan.seeds) {
+        SweepRun r = combo;
+        r.seed = seed;
+        r.pipeline["seed"] = seed;
+        r.name = (name.empty() ? "" : name + ",") + fmt::format("seed={}", seed);
+        plan.runs.push_back(std::move(r));
+      }
+    }
+    // Next combination: the last axis varies fastest.
+    size_t k = plan.axes.size();
+    while (k > 0) {
+      --k;
+      if (++index[k] < plan.axes[k].values.size()) break;
+      index[k] = 0;
+      if (k == 0) return;
+    }
+    if (plan.axes.empty()) return;
+  }
+}
+
+std::vector<std::int64_t> parse_seed_list(const json& seeds, const std::string& where) {
+  std::vector<std::int64_t> out;
+  if (seeds.is_number_integer() && seeds.get<std::int64_t>() >= 1) {
+    for (std::int64_t s = 0; s < seeds.get<std::int64_t>(); ++s) out.push_back(s);
+    return out;
+  }
+  if (!seeds.is_array() || seeds.empty())
+    throw Error(where, fmt::format("expected a list of seeds (integers >= 0) or a count >= 1, found {}", found(seeds)));
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    const json& s = seeds[i];
+    if (!s.is_number_integer() || s.get<std::int64_t>() < 0)
+      throw Error(fmt::format("{}/{}", where, i), fmt::format("expected an integer >= 0, found {}", found(s)));
+    if (std::find(out.begin(), out.end(), s.get<std::int64_t>()) != out.end())
+      throw Error(fmt::format("{}/{}", where, i), fmt::format("seed {} appears twice", s.get<std::int64_t>()));
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path& base_dir) {
+  SweepPlan plan;
+  plan.source = source;
+  try {
+    if (!s.is_object())
+      throw Error("/",
+                  fmt::format("expected a sweep object {{\"base\": ..., \"axes\": [...], \"seeds\": [...]}}, found {}",
+                              found(s)));
+    static const std::vector<std::string> keys{"name", "description", "base", "set", "axes", "seeds", "metrics"};
+    for (const auto& [k, v] : s.items())
+      if (std::find(keys.begin(), keys.end(), k) == keys.end())
+        throw Error("/" + pointer_escape(k),
+                    fmt::format("unknown key '{}' (expected: name, description, base, set, axes, seeds, metrics)", k));
+    plan.name = filesystem_safe(fs::path(source).stem().string());
+    if (s.contains("name")) {
+      if (!s["name"].is_string() || !is_safe_name(s["name"]))
+        throw Error("/name",
+                    fmt::format("expected a plain folder name (letters, digits, . _ + -), found {}", found(s["name"])));
+      plan.name = s["name"];
+    }
+    if (s.contains("description")) {
+      if (!s["description"].is_string())
+        throw Error("/description", fmt::format("expected a string, found {}", found(s["description"])));
+      plan.description = s["description"];
+    }
+    if (!s.contains("base"))
+      throw Error("/", "missing \"base\": the pipeline every run starts from (an object, or a path)");
+    if (s["base"].is_string()) {
+      const fs::path p = fs::path(s["base"].get<std::string>());
+      plan.base_source = (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
+      try {
+        plan.base = load_json_file(plan.base_source);
+      } catch (const Error& e) {
+        throw Error("/base", e.what());  // "/base: pendulum_base.json:3:4: malformed JSON: ..."
+      }
+      if (!plan.base.is_object())
+        throw Error("/base",
+                    fmt::format("{} holds a {}, expected a pipeline object", plan.base_source, plan.base.type_name()));
+    } else if (s["base"].is_object()) {
+      plan.base_source = "(inline)";
+      plan.base = s["base"];
+    } else {
+      throw Error("/base", fmt::format("expected a pipeline object or a path to one, found {}", found(s["base"])));
+    }
+    if (s.contains("set")) {
+      if (!s["set"].is_object())
+        throw Error("/set",
+                    fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}", found(s["set"])));
+      for (const auto& [path, v] : s["set"].items())
+        set_option_path(plan.base, path, v, "/set/" + pointer_escape(path));
+    }
+    if (s.contains("axes")) {
+      if (!s["axes"].is_array())
+        throw Error("/axes", fmt::format("expected a list of axes, found {}", found(s["axes"])));
+      for (size_t i = 0; i < s["axes"].size(); ++i) {
+        const json& a = s["axes"][i];
+        const std::string at = fmt::format("/axes/{}", i);
+        if (!a.is_object())
+          throw Error(at, fmt::format("expected an axis {{\"name\": ..., \"path\": ..., \"values\": [...]}}, found {}",
+                                      found(a)));
+        for (const auto& [k, v] : a.items())
+          if (k != "name" && k != "path" && k != "values")
+            throw Error(at + "/" + pointer_escape(k),
+                        fmt::format("unknown key '{}' (expected: name, path, values)", k));
+        SweepAxis axis;
+        if (a.contains("path")) {
+          if (!a["path"].is_string() || a["path"].get<std::string>().empty())
+            throw Error(at + "/path",
+                        fmt::format("expected an option path such as \"/prior\" or \"training.seed\", found {}",
+                                    found(a["path"])));
+          axis.path = a["path"];
+          split_option_path(axis.path, at + "/path");
+        }
+        if (a.contains("name")) {
+          if (!a["name"].is_string() || !is_safe_name(a["name"]))
+            throw Error(at + "/name",
+                        fmt::format("expected a short name (letters, digits, . _ + -), found {}", found(a["name"])));
+          axis.name = a["name"];
+        } else if (!axis.path.empty()) {
+          axis.name = filesystem_safe(split_option_path(axis.path, at + "/path").back());
+        } else {
+          throw Error(at, "missing \"name\" (or a \"path\" to name the axis after)");
+        }
+        if (axis.name == "seed" && s.contains("seeds"))
+          throw Error(at + "/name", "'seed' is the name of the seeds axis; give this axis another name");
+        for (const auto& other : plan.axes)
+          if (other.name == axis.name) throw Error(at + "/name", fmt::format("a second axis named '{}'", axis.name));
+        if (!a.contains("values") || !a["values"].is_array() || a["values"].empty())
+          throw Error(at + "/values", fmt::format("expected a non-empty list of values, found {}",
+                                                  a.contains("values") ? found(a["values"]) : "nothing"));
+        for (size_t j = 0; j < a["values"].size(); ++j) {
+          const json& v = a["values"][j];
+          const std::string vat = fmt::format("{}/values/{}", at, j);
+          SweepValue value;
+          auto need_path = [&] {
+            if (axis.path.empty())
+              throw Error(
+                  vat, "this value says nothing about where it goes: give the axis a \"path\", or the value a \"set\"");
+          };
+          if (v.is_object() && !v.contains("plugin")) {
+            for (const auto& [k, x] : v.items())
+              if (k != "name" && k != "value" && k != "set")
+                throw Error(
+                    vat + "/" + pointer_escape(k),
+                    fmt::format("unknown key '{}' (expected: name, value, set; a plugin section goes in \"value\" "
+                                "or is written with its \"plugin\" key)",
+                                k));
+            if (!v.contains("name") || !v["name"].is_string() || !is_safe_name(v["name"]))
+              throw Error(vat + "/name", fmt::format("expected a short name (letters, digits, . _ + -), found {}",
+                                                     v.contains("name") ? found(v["name"]) : "nothing"));
+            value.name = v["name"];
+            if (!v.contains("value") && !v.contains("set")) throw Error(vat, "expected \"value\" or \"set\" (or both)");
+            if (v.contains("value")) {
+              need_path();
+              value.sets.emplace_back(axis.path, v["value"]);
+            }
+            if (v.contains("set")) {
+              if (!v["set"].is_object())
+                throw Error(vat + "/set", fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}",
+                                                      found(v["set"])));
+              for (const auto& [path, x] : v["set"].items()) {
+                split_option_path(path, vat + "/set/" + pointer_escape(path));
+                value.sets.emplace_back(path, x);
+              }
+            }
+          } else {
+            // A bare value: a plugin section (named after its plugin) or a scalar / list (named by its text).
+            need_path();
+            if (v.is_object()) {
+              if (!v["plugin"].is_string())
+                throw Error(vat + "/plugin", fmt::format("expected a plugin name, found {}", found(v["plugin"])));
+              value.name = filesystem_safe(v["plugin"].get<std::string>());
+            } else {
+              value.name = filesystem_safe(v.is_string() ? v.get<std::string>() : v.dump());
+            }
+            value.sets.emplace_back(axis.path, v);
+          }
+          for (const auto& other : axis.values)
+            if (other.name == value.name)
+              throw Error(vat, fmt::format("a second value named '{}' on axis '{}': give one a \"name\"", value.name,
+                                           axis.name));
+          axis.values.push_back(std::move(value));
+        }
+        plan.axes.push_back(std::move(axis));
+      }
+    }
+    if (s.contains("seeds")) plan.seeds = parse_seed_list(s["seeds"], "/seeds");
+    if (s.contains("metrics")) {
+      if (!s["metrics"].is_array())
+        throw Error("/metrics", fmt::format("expected a list of metric names, found {}", found(s["metrics"])));
+      for (size_t i = 0; i < s["metrics"].size(); ++i) {
+        if (!s["metrics"][i].is_string())
+          throw Error(fmt::format("/metrics/{}", i),
+                      fmt::format("expected a metric name, found {}", found(s["metrics"][i])));
+        plan.metrics.push_back(s["metrics"][i]);
+      }
+    }
+  } catch (const Error& e) {
+    throw e.located(source);
+  }
+  expand_runs(plan);
+  return plan;
+}
+
+SweepPlan load_sweep(const std::string& path) {
+  return expand_sweep(load_json_file(path), path, fs::path(path).parent_path());
+}
+
+void filter_sweep(SweepPlan& plan, const std::string& only) {
+  const std::string where = "--only " + only;
+  const auto eq = only.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == only.size()) throw Error(where, "expected AXIS=NAME[,NAME...]");
+  const std::string axis = only.substr(0, eq);
+  const auto a = std::find_if(plan.axes.begin(), plan.axes.end(), [&](const SweepAxis& x) { return x.name == axis; });
+  if (a == plan.axes.end()) {
+    std::string known;
+    for (const auto& x : plan.axes) known += (known.empty() ? "" : ", ") + x.name;
+    throw Error(where, fmt::format("no axis '{}' (axes: {})", axis, known.empty() ? "none" : known));
+  }
+  std::set<std::string> keep;
+  std::stringstream ss(only.substr(eq + 1));
+  std::string v;
+  while (std::getline(ss, v, ',')) {
+    if (std::none_of(a->values.begin(), a->values.end(), [&](const SweepValue& x) { return x.name == v; })) {
+      std::string known;
+      for (const auto& x : a->values) known += (known.empty() ? "" : ", ") + x.name;
+      throw Error(where, fmt::format("axis '{}' has no value '{}' (values: {})", axis, v, known));
+    }
+    keep.insert(v);
+  }
+  plan.runs.erase(std::remove_if(plan.runs.begin(), plan.runs.end(),
+                                 [&](const SweepRun& r) {
+                                   for (const auto& [k, x] : r.axes)
+                                     if (k == axis) return !keep.count(x);
+                                   return true;
+                                 }),
+                  plan.runs.end());
+}
+
+void set_sweep_seeds(SweepPlan& plan, const std::string& seeds) {
+  json list = json::array();
+  std::stringstream ss(seeds);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(part, &used);
+      if (used != part.size()) throw std::invalid_argument(part);
+      list.push_back(v);
+    } catch (const std::exception&) {
+      throw Error("--seeds " + seeds, fmt::format("expected integers >= 0 separated by commas, found \"{}\"", part));
+    }
+  }
+  plan.seeds = parse_seed_list(list, "--seeds " + seeds);
+  expand_runs(plan);
+}
+
+namespace {
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+json read_json_or_null(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return nullptr;
+  try {
+    return json::parse(read_file(p.string()));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+json without_threads(json c) {
+  if (c.is_object() && c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
+  return c;
+}
+
+// What happens to a run of the plan in this invocation.
+enum class Action { kSkip, kRun, kReplace, kResume };
+
+struct Job {
+  const SweepRun* run = nullptr;
+  json config;  // resolved
+  Action action = Action::kRun;
+  std::int64_t resume_step = 0;
+  size_t slot = 0;  // position in the plan's status list
+  pid_t pid = -1;
+  std::chrono::steady_clock::time_point started;
+  size_t number = 0;  // 1-based launch order
+};
+
+// Holds DIR/.lock for the whole sweep. The descriptor is inherited by the child runs (no
+// close-on-exec), so the lock stays held until the last of them exits, even when this process
+// is killed: a second sweep on the folder waits for them instead of training beside them.
+class FolderLock {
+ public:
+  explicit FolderLock(const fs::path& dir) {
+    const auto path = (dir / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd_ < 0) throw Error(path, std::string("cannot open the sweep's lock file: ") + std::strerror(errno));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool said = false;
+    while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::close(fd_);
+        throw Error(dir.string(), "another sweep is running in this folder (its lock .lock is still held after 60 s)");
+      }
+      if (!said)
+        std::cout << fmt::format("sweep: {} is locked by another sweep or its runs still stopping; waiting up to 60 s",
+                                 dir.string())
+                  << std::endl;
+      said = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The last "priorlab: error: ..." line of a run's log.
+std::string error_from_log(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.rfind("priorlab: error: ", 0) == 0) last = line.substr(17);
+  return last;
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("/proc/self/exe", "cannot find this executable to start the sweep's runs: " + ec.message());
+  return p.string();
+}
+
+}  // namespace
+
+int run_sweep(const Registry& registry, const SweepRequest& req, const std::atomic<bool>* stop) {
+  // 1. Expand and validate everything before touching the disk.
+  if (req.jobs < 1) throw Error("--jobs", fmt::format("expected an integer >= 1, found {}", req.jobs));
+  SweepPlan plan = load_sweep(req.path);
+  if (!req.seeds.empty()) set_sweep_seeds(plan, req.seeds);
+  for (const auto& o : req.only) filter_sweep(plan, o);
+  if (plan.runs.empty()) throw Error(req.path, "the sweep selects no runs");
+  const fs::path dir = req.out_dir.empty() ? fs::path("runs") / plan.name : fs::path(req.out_dir);
+
+  const bool user_threads = plan.base.contains("training") && plan.base["training"].is_object() &&
+                            plan.base["training"].value("threads", json(0)).is_number_integer() &&
+                            plan.base["training"].value("threads", json(0)).get<std::int64_t>() > 0;
+  std::vector<Job> jobs(plan.runs.size());
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    const SweepRun& r = plan.runs[i];
+    json raw = r.pipeline;
+    for (const auto& o : req.overrides) apply_override(raw, o);
+    raw["name"] = r.name;
+    if (r.seed) raw["seed"] = *r.seed;
+    jobs[i].run = &r;
+    jobs[i].slot = i;
+    jobs[i].config = resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name);
+  }
+
+  // 2. What each run needs: skip, start, replace or resume.
+  std::error_code ec;
+  for (auto& job : jobs) {
+    const fs::path run_dir = dir / job.run->name;
+    if (!fs::exists(run_dir, ec)) continue;
+    const json existing = read_json_or_null(run_dir / "config.json");
+    const json status = read_json_or_null(run_dir / "run.json");
+    std::string conflict;
+    if (!existing.is_object() || !status.is_object()) {
+      conflict = "exists but is not a run directory (no config.json or run.json)";
+    } else if (without_threads(existing) != without_threads(job.config)) {
+      const json diff = json::diff(without_threads(existing), without_threads(job.config));
+      const std::string path = diff.empty() ? "/" : diff[0].value("path", "/");
+      const json::json_pointer p(path);
+      conflict = fmt::format("holds a different pipeline ({}: {} in the run, {} in the sweep)", path,
+                             existing.contains(p) ? existing.at(p).dump() : "nothing",
+                             job.config.contains(p) ? job.config.at(p).dump() : "nothing");
+    }
+    if (!conflict.empty()) {
+      if (!req.force)
+        throw Error(run_dir.string(), conflict + "; use another --out, or --force to run it again from the start");
+      job.action = Action::kReplace;
+      continue;
+    }
+    const std::string st = status.value("status", "");
+    if (st == "completed" && fs::exists(run_dir / "summary.json", ec)) {
+      job.action = Action::kSkip;
+    } else if (st == "failed") {
+      job.action = Action::kReplace;  // a failed run starts again from step 0
+    } else {
+      job.action = Action::kResume;  // created, running (killed), interrupted: continue from its checkpoint
+      job.resume_step =
+          status.value("step", json(0)).is_number_integer() ? status.value("step", json(0)).get<std::int64_t>() : 0;
+    }
+  }
+
+  if (req.dry_run) {
+    std::cout << fmt::format("sweep {}: {} runs -> {} (dry run: nothing is started or written)\n", plan.name,
+                             jobs.size(), dir.string());
+    for (const auto& job : jobs) {
+      const char* what = job.action == Action::kSkip      ? "skip (completed)"
+                         : job.action == Action::kResume  ? "resume"
+                         : job.action == Action::kReplace ? "run again from the start"
+                                                          : "run";
+      std::cout << fmt::format("  {:<26} {}\n", what, job.run->name);
+    }
+    std::cout.flush();
+    return kOk;
+  }
+
+  // 3. The folder, its lock, the plan and the state.
+  fs::create_directories(dir);
+  FolderLock lock(dir);
+  fs::create_directories(dir / "logs");
+  fs::create_directories(dir / "pipelines");
+  json plan_json = {{"name", plan.name},
+                    {"description", plan.description},
+                    {"source", req.path},
+                    {"base", plan.base_source},
+                    {"axes", json::array()},
+                    {"seeds", plan.seeds},
+                    {"metrics", req.metrics.empty() ? plan.metrics : req.metrics},
+                    {"overrides", req.overrides},
+                    {"only", req.only},
+                    {"runs", json::array()}};
+  for (const auto& a : plan.axes) {
+    json values = json::array();
+    for (const auto& v : a.values) values.push_back(v.name);
+    plan_json["axes"].push_back({{"name", a.name}, {"path", a.path}, {"values", values}});
+  }
+  json state = {
+      {"name", plan.name}, {"description", plan.description}, {"started", now_iso()}, {"runs", json::array()}};
+  for (const auto& job : jobs) {
+    json axes = json::object();
+    for (const auto& [k, v] : job.run->axes) axes[k] = v;
+    json entry = {{"name", job.run->name}, {"axes", axes}};
+    if (job.run->seed) entry["seed"] = *job.run->seed;
+    plan_json["runs"].push_back(entry);
+    entry["status"] = job.action == Action::kSkip ? "completed" : "pending";
+    if (job.action == Action::kSkip) entry["skipped"] = true;
+    state["runs"].push_back(entry);
+  }
+  write_file_atomic((dir / "sweep.json").string(), plan_json.dump(2) + "\n");
+  auto save_state = [&] {
+    json counts = json::object();
+    for (const auto& r : state["runs"])
+      counts[r["status"].get<std::string>()] = counts.value(r["status"].get<std::string>(), 0) + 1;
+    state["counts"] = counts;
+    state["updated"] = now_iso();
+    write_file_atomic((dir / "status.json").string(), state.dump(2) + "\n");
+  };
+  save_state();
+
+  // 4. Run what is missing, seed by seed (every combination's first seed before any second).
+  std::vector<Job*> todo;
+  for (auto& job : jobs)
+    if (job.action != Action::kSkip) todo.push_back(&job);
+  std::stable_sort(todo.begin(), todo.end(),
+                   [](const Job* a, const Job* b) { return a->run->seed.value_or(0) < b->run->seed.value_or(0); });
+  const size_t skipped = jobs.size() - todo.size();
+  const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+  const int parallel = static_cast<int>(std::min<size_t>(req.jobs, std::max<size_t>(todo.size(), 1)));
+  const int threads = static_cast<int>(std::max(1L, cores / parallel));
+  std::cout << fmt::format("sweep {}: {} runs ({} already completed, {} to run){} -> {}", plan.name, jobs.size(),
+                           skipped, todo.size(),
+                           todo.empty() ? ""
+                                        : fmt::format(", {} at a time, {}", parallel,
+                                                      user_threads ? "threads as the pipeline says"
+                                                                   : fmt::format("{} thread(s) each", threads)),
+                           dir.string())
+            << std::endl;
+
+  const std::string exe = self_executable();
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "OMP_NUM_THREADS=", 16) != 0) environment.emplace_back(*e);
+  const std::int64_t child_threads =
+      user_threads ? plan.base["training"]["threads"].get<std::int64_t>() : static_cast<std::int64_t>(threads);
+  environment.push_back(fmt::format("OMP_NUM_THREADS={}", child_threads));
+
+  const auto sweep_start = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  const pid_t parent = ::getpid();
+  std::map<pid_t, Job*> running;
+  size_t next = 0, launched = 0, failed = 0, completed = 0, interrupted = 0;
+  bool stopping = false;
+
+  auto launch = [&](Job& job) {
+    const fs::path run_dir = dir / job.run->name;
+    const fs::path log = dir / "logs" / (job.run->name + ".log");
+    std::vector<std::string> args{exe};
+    for (const auto& p : req.plugin_paths) args.insert(args.end(), {"--plugin-path", p});
+    std::string what;
+    if (job.action == Action::kResume) {
+      args.insert(args.end(), {"resume", run_dir.string()});
+      if (!user_threads) args.insert(args.end(), {"--set", fmt::format("training.threads={}", threads)});
+      what = fmt::format(" (resuming from its checkpoint; stopped at step {})", job.resume_step);
+    } else {
+      json config = job.config;
+      if (!user_threads) config["training"]["threads"] = threads;
+      const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
+      write_file_atomic(pipeline.string(), config.dump(2) + "\n");
+      args.insert(args.end(), {"run", pipeline.string(), "--out", dir.string(), "--name", job.run->name});
+      if (job.action == Action::kReplace) args.push_back("--force"), what = " (from the start, replacing the old run)";
+    }
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : environment) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int log_fd = ::open(
+        log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (job.action == Action::kResume ? O_APPEND : O_TRUNC), 0644);
+    if (log_fd < 0) throw Error(log.string(), std::string("cannot write the run's log: ") + std::strerror(errno));
+    std::cout.flush();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(log_fd);
+      throw Error("sweep", std::string("cannot start a run: fork failed: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      // Child: only async-signal-safe calls until exec. Its own process group, so a Ctrl-C at
+      // the terminal reaches the sweep only (which passes one SIGTERM on); SIGTERM when the
+      // sweep dies, so no run trains on unattended.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(kInterrupted);
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      const int null_fd = ::open("/dev/null", O_RDONLY);
+      if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    job.pid = pid;
+    job.started = std::chrono::steady_clock::now();
+    job.number = ++launched;
+    running[pid] = &job;
+    json& entry = state["runs"][job.slot];
+    entry["status"] = "running";
+    entry["started"] = now_iso();
+    entry["log"] = fs::relative(log, dir, ec).string();
+    entry.erase("error");
+    entry.erase("exit_code");
+    save_state();
+    std::cout << fmt::format("sweep [{}/{}] start {}{}  (sweep elapsed {})", job.number, todo.size(), job.run->name,
+                             what, Progress::clock(since(sweep_start)))
+              << std::endl;
+  };
+
+  auto finish = [&](Job& job, int wait_status) {
+    const fs::path run_dir = dir / job.run->name;
+    const fs::path log = dir / "logs" / (job.run->name + ".log");
+    json& entry = state["runs"][job.slot];
+    const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+    const json status = read_json_or_null(run_dir / "run.json");
+    std::string result = "failed", error;
+    if (code == kOk) {
+      result = "completed";
+    } else if (code == kInterrupted || (stopping && WIFSIGNALED(wait_status))) {
+      result = "interrupted";
+    } else {
+      if (status.is_object() && status.value("status", "") == "failed") error = status.value("error", "");
+      if (error.empty()) error = error_from_log(log);
+      if (error.empty())
+        error = WIFSIGNALED(wait_status) ? fmt::format("killed by signal {}", WTERMSIG(wait_status))
+                                         : fmt::format("exit code {}", code);
+    }
+    entry["status"] = result;
+    entry["exit_code"] = code;
+    entry["seconds"] = since(job.started);
+    entry["finished"] = now_iso();
+    if (!error.empty()) entry["error"] = error;
+    save_state();
+    if (result == "completed")
+      ++completed;
+    else if (result == "interrupted")
+      ++interrupted;
+    else
+      ++failed;
+    std::string line =
+        fmt::format("sweep [{}/{}] {} {} in {}  (sweep elapsed {})", job.number, todo.size(),
+                    result == "completed" ? "done  "
+                    : result == "failed"  ? "FAILED"
+                                          : "stopped",
+                    job.run->name, Progress::clock(since(job.started)), Progress::clock(since(sweep_start)));
+    if (result == "failed") line += fmt::format(": {} (exit {}; log {})", error, code, log.string());
+    (result == "failed" ? std::cerr : std::cout) << line << std::endl;
+  };
+
+  while (true) {
+    if (!stopping && stop && stop->load()) {
+      stopping = true;
+      std::cout << fmt::format(
+                       "sweep: stopping; {} running run(s) write a checkpoint and stop; run the same command "
+                       "again to continue",
+                       running.size())
+                << std::endl;
+      for (const auto& [pid, job] : running) ::kill(pid, SIGTERM);
+    }
+    while (!stopping && running.size() < static_cast<size_t>(parallel) && next < todo.size()) launch(*todo[next++]);
+    if (running.empty()) break;
+    int wait_status = 0;
+    const pid_t pid = ::waitpid(-1, &wait_status, WNOHANG);
+    if (pid == 0 || (pid < 0 && errno == EINTR)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (pid < 0) break;  // ECHILD: nothing left to wait for
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;
+    Job* job = it->second;
+    running.erase(it);
+    finish(*job, wait_status);
+  }
+  const size_t not_started = todo.size() - launched;
+
+  // 5. The comparison table and the sweep's report, over whatever has finished.
+  std::cout << fmt::format("\nsweep {}: {} completed ({} skipped as already done), {} failed{}{} in {} -> {}\n",
+                           plan.name, completed + skipped, skipped, failed,
+                           interrupted ? fmt::format(", {} stopped", interrupted) : "",
+                           not_started ? fmt::format(", {} not started", not_started) : "",
+                           Progress::clock(since(sweep_start)), dir.string());
+  int code = stopping ? kInterrupted : failed ? kFailed : kOk;
+  try {
+    const Comparison c = compare_runs(dir, req.metrics.empty() ? plan.metrics : req.metrics);
+    write_comparison(c);
+    write_folder_report(c, state);
+    std::cout << "\n"
+              << comparison_markdown(c) << "\ncomparison: " << (dir / "comparison.md").string() << ", "
+              << (dir / "comparison.csv").string() << "\nreport: " << (dir / "report.html").string() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "priorlab: error: comparison of " << dir.string() << ": " << one_line(e.what()) << std::endl;
+    if (code == kOk) code = kFailed;
+  }
+  return code;
+}
+
+}  // namespace priorlab::host

@@ -1,0 +1,180 @@
+// Comparison tables against summaries written by hand: grouping over seeds, mean, sample
+// standard deviation, n, the best mark and its direction rule, Markdown and CSV.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "compare.hpp"
+#include "test_util.hpp"
+
+using namespace priorlab;
+using namespace priorlab::host;
+using test::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_run(const fs::path& dir, double mae, double elbo, double rate, const std::string& status = "completed") {
+  test::write_text(dir / "run.json", json{{"status", status}, {"step", 10}, {"iterations", 10}}.dump());
+  test::write_text(
+      dir / "summary.json",
+      json{{"status", status},
+           {"steps", 10},
+           {"wall_seconds", 1.5},
+           {"train", {{"loss", 100.0}, {"beta", 1.0}, {"phase", "main"}}},
+           {"evaluators",
+            {{"pendulum_angle", {{"mae_rad", mae}}}, {"reconstruction", {{"elbo", elbo}, {"rate", rate}}}}}}
+          .dump());
+}
+
+// Two combinations: a over seeds 0, 1, 2 and b over seeds 0, 1; one failed run without a summary.
+//   a: mae 0.1, 0.2, 0.3  → mean 0.2, sample std sqrt((0.01 + 0 + 0.01) / 2) = 0.1
+//      elbo -10, -12, -14 → mean -12, std sqrt((4 + 0 + 4) / 2) = 2
+//   b: mae 0.5, 0.7       → mean 0.6, std sqrt((0.01 + 0.01) / 1) = 0.1414...
+//      elbo -8, -9        → mean -8.5, std sqrt((0.25 + 0.25) / 1) = 0.7071...
+// mae: lower is better → a; elbo: higher is better → b; rate has no rule.
+void write_grid(const fs::path& dir) {
+  write_run(dir / "prior=a,seed=0", 0.1, -10, 3);
+  write_run(dir / "prior=a,seed=1", 0.2, -12, 3);
+  write_run(dir / "prior=a,seed=2", 0.3, -14, 3);
+  write_run(dir / "prior=b,seed=0", 0.5, -8, 5);
+  write_run(dir / "prior=b,seed=1", 0.7, -9, 7);
+  test::write_text(dir / "prior=c,seed=0" / "run.json",
+                   R"({"status": "failed", "step": 3, "error": "training step 4: non-finite loss nan"})");
+  test::write_text(dir / ".prior=d,seed=0.staging" / "run.json", R"({"status": "created"})");  // ignored
+}
+
+}  // namespace
+
+TEST(Compare, DirectionRule) {
+  EXPECT_EQ(metric_direction("pendulum_angle.mae_rad"), Direction::kLower);
+  EXPECT_EQ(metric_direction("reconstruction.nll_per_dim"), Direction::kLower);
+  EXPECT_EQ(metric_direction("rate_distortion.distortion"), Direction::kLower);
+  EXPECT_EQ(metric_direction("rate_distortion.negative_elbo"), Direction::kLower);
+  EXPECT_EQ(metric_direction("reconstruction.mean_squared_error_per_dim"), Direction::kLower);
+  EXPECT_EQ(metric_direction("train.loss"), Direction::kLower);
+  EXPECT_EQ(metric_direction("smoothness.rms_mean"), Direction::kLower);
+  EXPECT_EQ(metric_direction("reconstruction.elbo"), Direction::kHigher);
+  EXPECT_EQ(metric_direction("loglik.log_likelihood"), Direction::kHigher);
+  EXPECT_EQ(metric_direction("active_units.active_units"), Direction::kHigher);
+  EXPECT_EQ(metric_direction("loglik.nll_standard_error"), Direction::kUnknown);
+  EXPECT_EQ(metric_direction("rate_distortion.rate"), Direction::kUnknown);
+  EXPECT_EQ(metric_direction("training_curves.final_beta"), Direction::kUnknown);
+}
+
+TEST(Compare, SeedIsStrippedFromRunNames) {
+  EXPECT_EQ(strip_seed("prior=vhp,scheduler=rewo,seed=2"), "prior=vhp,scheduler=rewo");
+  EXPECT_EQ(strip_seed("seed=3"), "seed=3");  // nothing would be left: the name stays
+  EXPECT_EQ(strip_seed("vhp_rewo_seed1"), "vhp_rewo");
+  EXPECT_EQ(strip_seed("vhp-rewo-seed-12"), "vhp-rewo");
+  EXPECT_EQ(strip_seed("pendulum_vhp_rewo"), "pendulum_vhp_rewo");
+}
+
+TEST(Compare, MeanSampleStdAndBestOverSeeds) {
+  test::TempDir dir;
+  write_grid(dir.path());
+  const Comparison c = compare_runs(dir.path());
+  EXPECT_EQ(c.runs.size(), 6u);  // the staging folder is not a run
+  EXPECT_EQ(c.axis_columns, std::vector<std::string>{"prior"});
+  // Default metrics: evaluator metrics with a known direction (rate has none).
+  EXPECT_EQ(c.metrics, (std::vector<std::string>{"pendulum_angle.mae_rad", "reconstruction.elbo"}));
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0].label, "prior=a");
+  EXPECT_EQ(c.rows[0].axes, std::vector<std::string>{"a"});
+  EXPECT_EQ(c.rows[0].runs.size(), 3u);
+  const Cell a_mae = *c.rows[0].cells[0], a_elbo = *c.rows[0].cells[1];
+  const Cell b_mae = *c.rows[1].cells[0], b_elbo = *c.rows[1].cells[1];
+  EXPECT_NEAR(a_mae.mean, 0.2, 1e-15);
+  EXPECT_NEAR(a_mae.std, 0.1, 1e-15);
+  EXPECT_EQ(a_mae.n, 3);
+  EXPECT_TRUE(a_mae.best);
+  EXPECT_NEAR(b_mae.mean, 0.6, 1e-15);
+  EXPECT_NEAR(b_mae.std, std::sqrt(0.02), 1e-15);
+  EXPECT_EQ(b_mae.n, 2);
+  EXPECT_FALSE(b_mae.best);
+  EXPECT_DOUBLE_EQ(a_elbo.mean, -12);
+  EXPECT_DOUBLE_EQ(a_elbo.std, 2);
+  EXPECT_FALSE(a_elbo.best);
+  EXPECT_DOUBLE_EQ(b_elbo.mean, -8.5);
+  EXPECT_NEAR(b_elbo.std, std::sqrt(0.5), 1e-15);
+  EXPECT_TRUE(b_elbo.best);
+  ASSERT_EQ(c.incomplete.size(), 1u);
+  EXPECT_EQ(c.incomplete[0]->name, "prior=c,seed=0");
+
+  const std::string md = comparison_markdown(c);
+  EXPECT_NE(md.find("| prior | n | pendulum_angle.mae_rad ↓ | reconstruction.elbo ↑ |\n|---|---:|---:|---:|\n"
+                    "| a | 3 | **0.2 ± 0.1** | -12 ± 2 |\n"
+                    "| b | 2 | 0.6 ± 0.1414 | **-8.5 ± 0.7071** |\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- prior=c,seed=0 (failed: training step 4: non-finite loss nan)"), std::string::npos) << md;
+
+  const std::string csv = comparison_csv(c);
+  std::stringstream lines(csv);
+  std::string header, row_a, row_b;
+  std::getline(lines, header), std::getline(lines, row_a), std::getline(lines, row_b);
+  EXPECT_EQ(header,
+            "prior,n,runs,pendulum_angle.mae_rad_mean,pendulum_angle.mae_rad_std,pendulum_angle.mae_rad_n,"
+            "pendulum_angle.mae_rad_best,reconstruction.elbo_mean,reconstruction.elbo_std,reconstruction.elbo_n,"
+            "reconstruction.elbo_best");
+  EXPECT_EQ(row_a.rfind("a,3,\"prior=a,seed=0;prior=a,seed=1;prior=a,seed=2\",", 0), 0u) << row_a;
+  EXPECT_NE(row_a.find(",3,1,-12,2,3,0"), std::string::npos) << row_a;
+  EXPECT_NE(row_b.find(",2,0,-8.5,"), std::string::npos) << row_b;
+}
+
+TEST(Compare, MetricsAreChosenByNameOrSuffixAndAMissingOneIsAnError) {
+  test::TempDir dir;
+  write_grid(dir.path());
+  const Comparison c = compare_runs(dir.path(), {"rate", "train.beta"});
+  EXPECT_EQ(c.metrics, (std::vector<std::string>{"reconstruction.rate", "train.beta"}));
+  // rate: a 3, 3, 3 → 3 ± 0; b 5, 7 → 6 ± 1.414; no direction, so nothing is marked.
+  EXPECT_DOUBLE_EQ(c.rows[1].cells[0]->mean, 6);
+  EXPECT_FALSE(c.rows[0].cells[0]->best || c.rows[1].cells[0]->best);
+  try {
+    compare_runs(dir.path(), {"accuracy"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(
+        std::string(e.what()).rfind("--metrics accuracy: no run under " + dir.str() + " reports it (available: ", 0),
+        0u)
+        << e.what();
+  }
+}
+
+TEST(Compare, CommandWritesMarkdownAndCsvAndPrintsTheTable) {
+  test::TempDir dir;
+  write_grid(dir.path() / "grid");
+  const auto r = test::run_cli("compare grid --metrics mae_rad", dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("| a | 3 | **0.2 ± 0.1** |"), std::string::npos) << r.output;
+  std::ifstream md(dir.path() / "grid" / "comparison.md"), csv(dir.path() / "grid" / "comparison.csv");
+  const std::string md_text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md_text.find("| b | 2 | 0.6 ± 0.1414 |"), std::string::npos) << md_text;
+  EXPECT_TRUE(csv.good());
+  const auto bad = test::run_cli("compare grid --metrics nothing_like_it", dir.str());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_EQ(bad.output.rfind("priorlab: error: --metrics nothing_like_it: no run under grid reports it", 0), 0u)
+      << bad.output;
+}
+
+TEST(Compare, RunsWithOneNameButDifferentPipelinesAreNotPooled) {
+  test::TempDir dir;
+  write_run(dir.path() / "one" / "x_seed0", 0.1, -1, 1);
+  write_run(dir.path() / "one" / "x_seed1", 0.3, -1, 1);
+  write_run(dir.path() / "two" / "x_seed0", 0.9, -1, 1);
+  test::write_text(dir.path() / "one" / "x_seed0" / "config.json",
+                   R"({"name": "x_seed0", "seed": 0, "training": {"iterations": 10, "threads": 1}})");
+  test::write_text(dir.path() / "one" / "x_seed1" / "config.json",
+                   R"({"name": "x_seed1", "seed": 1, "training": {"iterations": 10, "threads": 2}})");
+  test::write_text(dir.path() / "two" / "x_seed0" / "config.json",
+                   R"({"name": "x_seed0", "seed": 0, "training": {"iterations": 20}})");
+  const Comparison c = compare_runs(dir.path(), {"mae_rad"});
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.axis_columns, std::vector<std::string>{"run"});
+  EXPECT_EQ(c.rows[0].label, "one/x");
+  EXPECT_EQ(c.rows[0].runs.size(), 2u);  // threads differ: still one combination
+  EXPECT_DOUBLE_EQ(c.rows[0].cells[0]->mean, 0.2);
+  EXPECT_EQ(c.rows[1].label, "two/x");
+  EXPECT_EQ(c.rows[1].cells[0]->n, 1);
+}
