@@ -103,4 +103,14 @@ TEST(Graph, InterpolationOnGraphReturnsTheEndPointsAndTheNodesBetween) {
   EXPECT_TRUE(torch::allclose(path[0], torch::tensor({1.0, 0.0}, torch::kDouble)));
   EXPECT_TRUE(torch::allclose(path[-1], torch::tensor({-1.0, 0.0}, torch::kDouble)));
   EXPECT_NEAR(path.norm(2, 1).min().item<double>(), 1.0, 1e-12);  // around, not across
+
+  // The graph searched, when asked for: the 100 nodes then the two end points, which here
+  // coincide with nodes 0 and 50 (distance 0 to them, so each is among the other's neighbours).
+  KnnGraph graph;
+  interpolate_on_graph(nodes, torch::tensor({1.0, 0.0}), torch::tensor({-1.0, 0.0}), 4, &graph);
+  EXPECT_EQ(graph.nodes, 102);
+  bool start_joined = false;
+  for (size_t e = 0; e < graph.from.size(); ++e)
+    if ((graph.from[e] == 100 && graph.to[e] == 0) || (graph.from[e] == 0 && graph.to[e] == 100)) start_joined = true;
+  EXPECT_TRUE(start_joined);
 }

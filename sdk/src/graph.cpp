@@ -118,11 +118,13 @@ std::vector<std::int64_t> shortest_path(const KnnGraph& kg, const torch::Tensor&
 }
 
 torch::Tensor interpolate_on_graph(const torch::Tensor& nodes, const torch::Tensor& from, const torch::Tensor& to,
-                                   std::int64_t k) {
+                                   std::int64_t k, KnnGraph* graph) {
   const auto points = torch::cat({nodes.detach().to(torch::kCPU, torch::kDouble), from.detach().to(torch::kCPU, torch::kDouble).reshape({1, -1}),
                                   to.detach().to(torch::kCPU, torch::kDouble).reshape({1, -1})});  // [N+2, D]
   const auto n = points.size(0);
-  const auto path = shortest_path(knn_graph(points, k), points, n - 2, n - 1);
+  KnnGraph searched = knn_graph(points, k);
+  const auto path = shortest_path(searched, points, n - 2, n - 1);
+  if (graph) *graph = std::move(searched);
   if (path.empty()) return {};
   return points.index_select(0, torch::tensor(path, torch::kLong));
 }

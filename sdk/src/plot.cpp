@@ -104,16 +104,32 @@ void save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
   const int size = 420, margin = 45, top = 40;
   double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
   std::vector<torch::Tensor> pts;
+  auto extend = [&](const torch::Tensor& xy) {  // [M, 2]
+    if (xy.size(0) == 0) return;
+    lo_x = std::min(lo_x, xy.select(1, 0).min().item<double>());
+    hi_x = std::max(hi_x, xy.select(1, 0).max().item<double>());
+    lo_y = std::min(lo_y, xy.select(1, 1).min().item<double>());
+    hi_y = std::max(hi_y, xy.select(1, 1).max().item<double>());
+  };
+  std::vector<torch::Tensor> segs, lines;
   for (const auto& p : panels) {
     auto t = p.points.detach().to(torch::kCPU, torch::kDouble).contiguous();
     if (t.dim() != 2 || t.size(1) != 2) throw Error(path, "scatter points must be [N, 2]");
-    if (t.size(0) > 0) {
-      lo_x = std::min(lo_x, t.select(1, 0).min().item<double>());
-      hi_x = std::max(hi_x, t.select(1, 0).max().item<double>());
-      lo_y = std::min(lo_y, t.select(1, 1).min().item<double>());
-      hi_y = std::max(hi_y, t.select(1, 1).max().item<double>());
-    }
+    extend(t);
     pts.push_back(t);
+    torch::Tensor sg, pl;
+    if (p.segments.defined()) {
+      sg = p.segments.detach().to(torch::kCPU, torch::kDouble).contiguous();
+      if (sg.dim() != 3 || sg.size(1) != 2 || sg.size(2) != 2) throw Error(path, "segments must be [E, 2, 2]");
+      extend(sg.view({-1, 2}));
+    }
+    if (p.polyline.defined()) {
+      pl = p.polyline.detach().to(torch::kCPU, torch::kDouble).contiguous();
+      if (pl.dim() != 2 || pl.size(1) != 2) throw Error(path, "a polyline must be [P, 2]");
+      extend(pl);
+    }
+    segs.push_back(sg);
+    lines.push_back(pl);
   }
   if (!std::isfinite(lo_x)) lo_x = lo_y = -1, hi_x = hi_y = 1;
   // Same scale on both axes, with a margin, so the latent geometry is not distorted.
@@ -133,6 +149,12 @@ void save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
       if (panels[k].cyclic) vmax = 2 * M_PI;
       else if (v.numel() > 0) vmin = v.min().item<double>(), vmax = std::max(v.max().item<double>(), vmin + 1e-12);
     }
+    if (segs[k].defined()) {
+      const double* e = segs[k].data_ptr<double>();
+      for (std::int64_t i = 0; i < segs[k].size(0); ++i)
+        cv::line(img, f.map(e[4 * i], e[4 * i + 1]), f.map(e[4 * i + 2], e[4 * i + 3]), cv::Scalar(205, 205, 205), 1,
+                 cv::LINE_AA);
+    }
     const double* p = t.data_ptr<double>();
     for (std::int64_t i = 0; i < t.size(0); ++i) {
       const cv::Scalar c = v.defined() ? colour_map((v.data_ptr<double>()[i] - vmin) / (vmax - vmin), panels[k].cyclic)
@@ -140,6 +162,15 @@ void save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
       cv::circle(img, f.map(p[2 * i], p[2 * i + 1]), panels[k].radius, c, cv::FILLED, cv::LINE_AA);
       if (static_cast<size_t>(i) < panels[k].point_labels.size())
         text(img, panels[k].point_labels[i], f.map(p[2 * i], p[2 * i + 1]) + cv::Point(6, 4), 0.35);
+    }
+    if (lines[k].defined() && lines[k].size(0) > 0) {
+      const double* q = lines[k].data_ptr<double>();
+      const auto n = lines[k].size(0);
+      for (std::int64_t i = 1; i < n; ++i)
+        cv::line(img, f.map(q[2 * i - 2], q[2 * i - 1]), f.map(q[2 * i], q[2 * i + 1]), cv::Scalar(0, 0, 0), 3, cv::LINE_AA);
+      for (std::int64_t i = 0; i < n; ++i) cv::circle(img, f.map(q[2 * i], q[2 * i + 1]), 3, cv::Scalar(0, 0, 0), cv::FILLED, cv::LINE_AA);
+      cv::circle(img, f.map(q[0], q[1]), 7, cv::Scalar(0, 160, 0), 2, cv::LINE_AA);                    // start: green ring
+      cv::circle(img, f.map(q[2 * n - 2], q[2 * n - 1]), 7, cv::Scalar(0, 0, 220), 2, cv::LINE_AA);   // end: red ring
     }
   }
   write_png(path, img);

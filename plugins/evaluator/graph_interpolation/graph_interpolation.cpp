@@ -8,6 +8,7 @@
 // consecutive decoded frames (Euclidean distance / sqrt(data dimension): an RMS per value).
 #include <cmath>
 
+#include <fmt/format.h>
 #include <priorlab/sdk.hpp>
 
 namespace {
@@ -35,8 +36,11 @@ class GraphInterpolation : public Evaluator {
     const Split split = parse_split(*ctx.dataset, o_.string("split"));
     const auto n_examples = ctx.dataset->size(split);
     std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+    const bool plane = ctx.network->latent_dim() == 2;  // draw the graph over the latent plot (Fig. 3/6)
+    EncodedSplit encoded;
+    if (o_.string("endpoints") == "label" || plane) encoded = encode_split(ctx, split, 0, 0.3);
     if (o_.string("endpoints") == "label") {
-      const auto labels = encode_split(ctx, split, 0, 0.3).labels;
+      const auto& labels = encoded.labels;
       if (!labels.defined()) throw Error("endpoints", "\"label\" needs a labelled dataset; use \"random\"");
       auto nearest = [&](double value) { return (labels - value).abs().argmin().item<std::int64_t>(); };
       pairs.push_back({nearest(o_.real("from_label")), nearest(o_.real("to_label"))});
@@ -55,7 +59,8 @@ class GraphInterpolation : public Evaluator {
                                          kEvaluationDrawSeed).x.to(ctx.device);
       const auto end_means = ctx.network->encode(ends).mu;                                   // [2, D]
       const auto nodes = ctx.prior->sample(o_.integer("nodes"));                             // [N, D]
-      const auto latent = interpolate_on_graph(nodes, end_means[0], end_means[1], o_.integer("neighbours"));  // [L, D]
+      KnnGraph graph;
+      const auto latent = interpolate_on_graph(nodes, end_means[0], end_means[1], o_.integer("neighbours"), &graph);  // [L, D]
       if (!latent.defined())
         throw Error("graph_interpolation", "the end points are not connected in the graph; raise nodes or neighbours");
       const auto hops = latent.size(0) - 1;
@@ -71,6 +76,25 @@ class GraphInterpolation : public Evaluator {
       if (images) {
         const std::string file = o_.string("file_prefix") + "_" + tag + ".png";
         save_image_grid(artefact_path(ctx.artefact_dir, file), frames, frames.size(0), 4);
+        r.artefacts.push_back(file);
+      }
+      if (plane) {
+        // The test split's posterior means coloured by label, the graph's edges under them, and
+        // the path over them (start ringed green, end red).
+        const auto points = torch::cat({nodes.detach().to(torch::kCPU, torch::kDouble),
+                                        end_means.detach().to(torch::kCPU, torch::kDouble)});  // [N+2, 2], graph order
+        const auto from = torch::tensor(graph.from, torch::kLong), to = torch::tensor(graph.to, torch::kLong);
+        const auto info = ctx.dataset->info();
+        ScatterSeries panel{encoded.means, encoded.labels,
+                            "kNN graph of " + std::to_string(nodes.size(0)) + " prior samples" +
+                                (info.label_name.empty() ? "" : "; colour = " + info.label_name),
+                            info.label_name == "angle", 2, {},
+                            torch::stack({points.index_select(0, from), points.index_select(0, to)}, 1),  // [E, 2, 2]
+                            latent};
+        const std::string file = o_.string("file_prefix") + "_graph_" + tag + ".png";
+        save_scatter_panels(artefact_path(ctx.artefact_dir, file), {panel},
+                            "graph interpolation " + tag + ": " + std::to_string(hops) + " hops, latent length " +
+                                fmt::format("{:.3g}", length));
         r.artefacts.push_back(file);
       }
       ctx.progress(0.3 + 0.7 * (i + 1) / pairs.size(), "interpolating");

@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "circle_model.hpp"
 
@@ -32,7 +34,16 @@ TEST(GraphInterpolation, PathFollowsThePriorAroundTheCircle) {
   // Consecutive frames are graph neighbours: a few spacings apart (RMS over the 2 values),
   // far below the jump of a path cutting across the diameter (2 / sqrt 2 = 1.41).
   EXPECT_LT(r.metrics.at("max_jump"), 0.3);
-  EXPECT_TRUE(r.artefacts.empty());  // 2-D vectors are not images: no strip
+  // 2-D vectors are not images: no strip; the latent space is a plane: the graph over it.
+  ASSERT_EQ(r.artefacts, std::vector<std::string>{"interpolation_graph_0.png"});
+  const cv::Mat img = cv::imread((dir.path() / "interpolation_graph_0.png").string());
+  ASSERT_FALSE(img.empty());
+  // The path is drawn in black, 3 px wide, over a half circle: hundreds of black pixels; the
+  // edges are light grey (205): thousands of them.
+  cv::Mat grey;
+  cv::cvtColor(img, grey, cv::COLOR_BGR2GRAY);
+  EXPECT_GT(cv::countNonZero(grey < 30), 300);
+  EXPECT_GT(cv::countNonZero((grey > 195) & (grey < 215)), 1000);
 }
 
 TEST(GraphInterpolation, RandomEndpointsGiveOneResultPerPair) {

@@ -54,7 +54,7 @@ class RateDistortion : public Evaluator {
     }
     r.metrics["runs_plotted"] = static_cast<double>(names.size());
     ScatterSeries s{torch::tensor(xy, torch::kDouble).view({-1, 2}), torch::Tensor(), "x: rate (nats), y: distortion (nats)",
-                    false, 4, names};
+                    false, 4, names, {}, {}};
     save_scatter_panels(artefact_path(ctx.artefact_dir, o_.string("file")), {s}, "rate and distortion of the runs in " +
                         self.parent_path().filename().string());
     r.artefacts.push_back(o_.string("file"));

@@ -33,9 +33,10 @@ PRIORLAB_API std::vector<std::int64_t> shortest_path(const KnnGraph& graph, cons
 
 /// Graph interpolation (Sec. 2.3): the shortest path from `from` [D] to `to` [D] through the
 /// kNN graph of `nodes` [N, D] plus the two end points. Returns the path's points [L, D]
-/// (double, CPU), end points included; undefined when they are not connected.
+/// (double, CPU), end points included; undefined when they are not connected. When `graph` is
+/// given it receives the graph searched: nodes 0..N-1 are `nodes`, N is `from`, N+1 is `to`.
 PRIORLAB_API torch::Tensor interpolate_on_graph(const torch::Tensor& nodes, const torch::Tensor& from,
-                                                const torch::Tensor& to, std::int64_t k);
+                                                const torch::Tensor& to, std::int64_t k, KnnGraph* graph = nullptr);
 
 /// Smoothness of a sequence of frames [L, *S] (Fig. 8): the RMS over the L - 2 interior steps
 /// of the second-order finite difference x_{t+1} - 2 x_t + x_{t-1}, per data dimension [*S]

@@ -24,6 +24,8 @@ struct ScatterSeries {
   bool cyclic = false;   ///< values are angles in [0, 2 pi): use a cyclic colour map
   int radius = 2;
   std::vector<std::string> point_labels;  ///< optional text beside each point
+  torch::Tensor segments;  ///< [E, 2, 2] line segments drawn thin under the points (a graph's edges), or undefined
+  torch::Tensor polyline;  ///< [P, 2] a path drawn thick over the points, ends marked, or undefined
 };
 
 /// One panel per series, side by side, sharing axis limits; writes a PNG atomically.
