@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 
+#include "pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 
@@ -51,16 +52,6 @@ std::string strip_seed(const std::string& name) {
 }
 
 namespace {
-
-json read_json_or_null(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return nullptr;
-  try {
-    return json::parse(read_file(p.string()));
-  } catch (const std::exception&) {
-    return nullptr;  // half-written by a run still going, or not JSON: treated as absent
-  }
-}
 
 void add_numbers(json& flat, const std::string& prefix, const json& object) {
   if (!object.is_object()) return;

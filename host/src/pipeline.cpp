@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <ctime>
 #include <filesystem>
 #include <regex>
 
@@ -247,6 +248,23 @@ Pipeline build_pipeline(const Registry& registry, const json& c) {
     p.evaluators.push_back({e.at("plugin"), registry.create<Evaluator>(context(fmt::format("evaluators/{}", i), e))});
   }
   return p;
+}
+
+nlohmann::json read_json_or_null(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return nullptr;
+  try {
+    return nlohmann::json::parse(read_file(path.string()));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
 }
 
 }  // namespace priorlab::host

@@ -2,6 +2,7 @@
 // every plugin's declared options, and construction of the components.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,5 +73,12 @@ struct Pipeline {
 /// Constructs every component of a resolved pipeline, in order dataset, network, prior,
 /// objective, scheduler, evaluators; parameters are initialised from the pipeline's seed.
 Pipeline build_pipeline(const Registry& registry, const json& resolved);
+
+/// The JSON in file `path`, or null when it is missing, unreadable or not (yet) whole JSON: run
+/// files that a run still going may be rewriting count as absent.
+nlohmann::json read_json_or_null(const std::filesystem::path& path);
+
+/// The current UTC time as "YYYY-MM-DDTHH:MM:SSZ", for run and sweep status files.
+std::string now_iso();
 
 }  // namespace priorlab::host

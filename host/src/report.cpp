@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/version.hpp"
@@ -254,16 +255,6 @@ std::vector<json> read_metrics_lines(const fs::path& path) {
 }
 
 namespace {
-
-json read_json_or_null(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return nullptr;
-  try {
-    return json::parse(read_file(p.string()));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
 
 std::string now_text() {
   const std::time_t t = std::time(nullptr);

@@ -21,13 +21,6 @@ namespace priorlab::host {
 
 namespace {
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 void write_json(const fs::path& path, const nlohmann::json& j) { write_file_atomic(path.string(), j.dump(2) + "\n"); }
 
 void set_status(const fs::path& dir, const std::string& status, std::int64_t step, std::int64_t iterations,

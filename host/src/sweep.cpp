@@ -345,23 +345,6 @@ void set_sweep_seeds(SweepPlan& plan, const std::string& seeds) {
 
 namespace {
 
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-json read_json_or_null(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return nullptr;
-  try {
-    return json::parse(read_file(p.string()));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
 json without_threads(json c) {
   if (c.is_object() && c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
   return c;
