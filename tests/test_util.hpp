@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -128,6 +129,31 @@ inline json small_pipeline(std::int64_t iterations = 200) {
   })");
   j["training"]["iterations"] = iterations;
   return j;
+}
+
+/// A module's parameters by name ("encoder.0.weight" -> tensor).
+inline std::map<std::string, torch::Tensor> named_params(torch::nn::Module& module) {
+  std::map<std::string, torch::Tensor> m;
+  for (const auto& item : module.named_parameters()) m[item.key()] = item.value();
+  return m;
+}
+
+/// The number of values in a module's parameters.
+inline std::int64_t parameter_count(torch::nn::Module& module) {
+  std::int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+/// The place (Error::where()) of the priorlab::Error that f() throws, or "none".
+template <class F>
+std::string error_place(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.where();
+  }
+  return "none";
 }
 
 }  // namespace priorlab::test

@@ -22,27 +22,9 @@ std::shared_ptr<Network> make_net(const json& options = json::object(), std::vec
   return priorlab::test::make<Network>("gated_mlp", options, ctx);
 }
 
-std::map<std::string, torch::Tensor> params(Network& net) {
-  std::map<std::string, torch::Tensor> m;
-  for (const auto& item : net.named_parameters()) m[item.key()] = item.value();
-  return m;
-}
-
-std::int64_t count(Network& net) {
-  std::int64_t n = 0;
-  for (const auto& p : net.parameters()) n += p.numel();
-  return n;
-}
-
-template <class F>
-std::string error_place(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.where();
-  }
-  return "none";
-}
+using priorlab::test::error_place;
+std::map<std::string, torch::Tensor> params(Network& net) { return priorlab::test::named_params(net); }
+std::int64_t count(Network& net) { return priorlab::test::parameter_count(net); }
 
 double sigmoid(double t) { return 1.0 / (1.0 + std::exp(-t)); }
 

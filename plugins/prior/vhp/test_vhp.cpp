@@ -62,11 +62,7 @@ std::shared_ptr<Prior> make_vhp(json options, std::int64_t latent = kD) {
   return priorlab::test::make<Prior>("vhp", options, ctx);
 }
 
-std::map<std::string, torch::Tensor> params(Prior& prior) {
-  std::map<std::string, torch::Tensor> m;
-  for (const auto& item : prior.named_parameters()) m[item.key()] = item.value();
-  return m;
-}
+std::map<std::string, torch::Tensor> params(Prior& prior) { return priorlab::test::named_params(prior); }
 
 /// Writes p(z|ζ) = N(Aζ + b, diag s²) and q(ζ|z) = N(W (z − b) * mean_scale, diag(v_q)).
 void set_linear(Prior& prior, const LinearGaussian& g, double mean_scale, double var_scale) {
