@@ -2,20 +2,30 @@
 # Installs the Debian packages priorlab needs (only those missing), then configures and builds
 # a Release tree in build/. Idempotent: a second run installs nothing and rebuilds only what
 # changed. Usage: scripts/setup.sh [extra cmake -D options...]
+#        scripts/setup.sh --list-packages [the same -D options]: print the package list, one a line
+# scripts/check-packages.sh (run by scripts/test.sh) checks that every CMake package the configure
+# step finds comes from a package named here, or from a direct dependency of one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+list_only=0
+if [[ ${1:-} == --list-packages ]]; then list_only=1; shift; fi
 
 packages=(
   cmake g++ make pkg-config
-  libtorch-dev libopenblas0-openmp          # LibTorch; OpenBLAS (OpenMP) makes it ~13x faster than reference BLAS
+  libopenblas0-openmp                       # OpenBLAS (OpenMP) makes Debian's LibTorch ~13x faster than reference BLAS
   libboost-dev libboost-filesystem-dev      # Boost.DLL
   nlohmann-json3-dev libfmt-dev libcli11-dev
-  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libmatio-dev                              # MAT-files (dataset omniglot's chardata.mat)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Debian's LibTorch, unless the build is pointed at another one (README: "Your own LibTorch / a GPU").
+[[ " $* " == *" -DCMAKE_PREFIX_PATH="* || " $* " == *" -DTorch_DIR="* ]] || packages+=(libtorch-dev)
+# Optional parts (CMakeLists.txt: PRIORLAB_WITH_OPENCV, PRIORLAB_WITH_MATIO; ON by default).
+# OpenCVConfig.cmake, which find_package(OpenCV) reads, is shipped by libopencv-dev alone.
+[[ " $* " == *" -DPRIORLAB_WITH_OPENCV=OFF "* ]] || packages+=(libopencv-dev)
+[[ " $* " == *" -DPRIORLAB_WITH_MATIO=OFF "* ]] || packages+=(libmatio-dev)   # MAT-files (omniglot's chardata.mat)
 # The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp).
 if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium); fi
+if ((list_only)); then printf '%s\n' "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
