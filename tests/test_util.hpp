@@ -5,9 +5,12 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -89,10 +92,47 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::fclose(f);
 }
 
-/// An evaluation context over hand-built components; progress is ignored.
+/// A file's bytes ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// The pictures a test expects an evaluator to list: all of them with OpenCV, none in a build
+/// without it (PRIORLAB_WITH_OPENCV=OFF writes no pictures).
+inline std::vector<std::string> pictures(std::vector<std::string> files) {
+  return PRIORLAB_WITH_OPENCV ? files : std::vector<std::string>{};
+}
+
+/// A picture file exists when the build draws pictures, and does not otherwise.
+inline void expect_picture(const std::filesystem::path& file) {
+  EXPECT_EQ(std::filesystem::exists(file), bool(PRIORLAB_WITH_OPENCV)) << file;
+}
+
+/// The device the pipeline-level tests run on: PRIORLAB_TEST_DEVICE ("cpu" when unset; "cuda",
+/// "cuda:1"). Plugin unit tests build their modules and inputs on the CPU.
+inline std::string device() {
+  const char* d = std::getenv("PRIORLAB_TEST_DEVICE");
+  return d && *d ? d : "cpu";
+}
+
+/// The floating-point type of a module's first floating parameter or buffer (float when none).
+inline torch::Dtype module_dtype(torch::nn::Module* module) {
+  if (module) {
+    for (const auto& t : module->parameters())
+      if (t.is_floating_point()) return t.scalar_type();
+    for (const auto& t : module->buffers())
+      if (t.is_floating_point()) return t.scalar_type();
+  }
+  return torch::kFloat;
+}
+
+/// An evaluation context over hand-built components, in the network's dtype (hand-built test
+/// models are often double, for exact comparisons); progress is ignored.
 inline EvalContext eval_context(Network* network, Prior* prior, const Dataset* dataset,
                                 const std::string& artefact_dir = {}) {
   EvalContext ctx;
+  ctx.dtype = module_dtype(network);
   ctx.network = network;
   ctx.prior = prior;
   ctx.dataset = dataset;
@@ -128,6 +168,7 @@ inline json small_pipeline(std::int64_t iterations = 200) {
     "evaluators": [{"plugin": "reconstruction", "options": {"pictures": 8}}]
   })");
   j["training"]["iterations"] = iterations;
+  j["device"] = device();
   return j;
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "priorlab/io.hpp"
+#include "priorlab/torch_compat.hpp"
 
 namespace fs = std::filesystem;
 
@@ -120,6 +121,7 @@ OptionSet run_options() {
       .add(Option::string("description", "").help("free text, kept in the run directory"))
       .add(Option::integer("seed", 0).min(0).help("seeds initialisation, batches and sampling"))
       .add(Option::string("device", "auto").help("auto | cpu | cuda | cuda:N"))
+      .add(Option::string("dtype", "float32").choices({"float32", "float64"}).help("floating-point type of parameters and data"))
       .add(Option::string("data_root", "data").help("where prepared dataset files live (scripts/ put them there)"));
 }
 
@@ -132,9 +134,15 @@ torch::Device select_device(const std::string& spec) {
   if (!torch::cuda::is_available())
     throw Error("/device", fmt::format("\"{}\" requested but this LibTorch build sees no CUDA device", spec));
   const torch::Device d(spec);
-  if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
-    throw Error("/device", fmt::format("\"{}\" requested but only {} CUDA device(s) exist", spec, torch::cuda::device_count()));
+  if (d.has_index() && d.index() >= compat::cuda_device_count())
+    throw Error("/device", fmt::format("\"{}\" requested but only {} CUDA device(s) exist", spec, compat::cuda_device_count()));
   return d;
+}
+
+torch::Dtype select_dtype(const std::string& spec) {
+  if (spec == "float32") return torch::kFloat;
+  if (spec == "float64") return torch::kDouble;
+  throw Error("/dtype", fmt::format("expected float32 or float64, found \"{}\"", spec));
 }
 
 namespace {
@@ -179,7 +187,7 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
                              std::end(kComponentSections);
       if (!known)
         throw Error("/" + key, "unknown key '" + key +
-                                   "' (expected: name, description, seed, device, data_root, dataset, network, prior, "
+                                   "' (expected: name, description, seed, device, dtype, data_root, dataset, network, prior, "
                                    "objective, scheduler, training, evaluators)");
     }
     const json defaults = {{"objective", {{"plugin", "elbo"}}}, {"scheduler", {{"plugin", "constant"}}}};
@@ -208,6 +216,7 @@ Pipeline build_pipeline(const Registry& registry, const json& c) {
   p.name = c.at("name");
   p.seed = c.at("seed").get<std::uint64_t>();
   p.device = select_device(c.at("device"));
+  p.dtype = select_dtype(c.at("dtype"));
   const json& training = c.at("training");
   if (training.at("threads").get<int>() > 0) torch::set_num_threads(training.at("threads").get<int>());
   // Parameters are initialised from the seed, whatever ran before in this process.
@@ -219,6 +228,7 @@ Pipeline build_pipeline(const Registry& registry, const json& c) {
     ctx.path = "/" + section;
     ctx.options = Options(s.at("options"), "/" + section + "/options");
     ctx.device = p.device;
+    ctx.dtype = p.dtype;
     ctx.seed = p.seed;
     ctx.data_root = c.at("data_root");
     ctx.data = p.data;
@@ -238,9 +248,9 @@ Pipeline build_pipeline(const Registry& registry, const json& c) {
   p.steps_per_epoch = train_size / batch;  // the last partial batch of an epoch is dropped
 
   p.network = registry.create<Network>(context("network", c.at("network")));
-  p.network->to(p.device);
+  p.network->to(p.device, p.dtype);
   p.prior = registry.create<Prior>(context("prior", c.at("prior")));
-  p.prior->to(p.device);
+  p.prior->to(p.device, p.dtype);
   p.objective = registry.create<Objective>(context("objective", c.at("objective")));
   p.scheduler = registry.create<Scheduler>(context("scheduler", c.at("scheduler")));
   for (size_t i = 0; i < c.at("evaluators").size(); ++i) {

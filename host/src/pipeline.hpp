@@ -49,6 +49,9 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
 /// "auto" -> CUDA when available, else CPU; "cpu"; "cuda" / "cuda:N".
 torch::Device select_device(const std::string& spec);
 
+/// "float32" -> kFloat, "float64" -> kDouble (the pipeline's "dtype").
+torch::Dtype select_dtype(const std::string& spec);
+
 struct NamedEvaluator {
   std::string name;
   std::shared_ptr<Evaluator> evaluator;
@@ -59,6 +62,7 @@ struct Pipeline {
   json config;  ///< resolved
   std::string name;
   torch::Device device{torch::kCPU};
+  torch::Dtype dtype = torch::kFloat;  ///< "dtype": every module's parameters and the batches fed to them
   std::uint64_t seed = 0;
   std::shared_ptr<Dataset> dataset;
   DataInfo data;

@@ -11,6 +11,7 @@
 
 #include "pipeline.hpp"
 #include "priorlab/io.hpp"
+#include "priorlab/plot.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "trainer.hpp"
@@ -58,16 +59,18 @@ bool write_report(const fs::path& dir) {
   }
 }
 
-// Runs every evaluator; returns the summary's "evaluators" object. Failures are reported and
-// collected in `errors` so one broken evaluator does not hide the others' results.
-nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::string>& errors,
-                        std::vector<std::string>& artefacts, const std::atomic<bool>* stop) {
+}  // namespace
+
+nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<std::string>& errors,
+                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop) {
   nlohmann::json results = nlohmann::json::object();
   const auto artefact_dir = dir / "artefacts";
   fs::create_directories(artefact_dir);
   p.network->eval();
   p.prior->eval();
   const bool tty = Progress::stdout_is_terminal();
+  if (!pictures_enabled() && !p.evaluators.empty())
+    std::cout << "pictures: none are written: this build has no OpenCV (-DPRIORLAB_WITH_OPENCV=OFF)" << std::endl;
   for (size_t i = 0; i < p.evaluators.size(); ++i) {
     const auto& [name, evaluator] = p.evaluators[i];
     if (stop && stop->load()) {
@@ -81,6 +84,7 @@ nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::strin
     ctx.dataset = p.dataset.get();
     ctx.objective = p.objective.get();
     ctx.device = p.device;
+    ctx.dtype = p.dtype;
     ctx.run_dir = dir.string();
     ctx.artefact_dir = artefact_dir.string();
     ctx.seed = mix_seed(p.seed, 0x6576616cULL /* "eval" */, i);
@@ -106,6 +110,8 @@ nlohmann::json evaluate(Pipeline& p, const fs::path& dir, std::vector<std::strin
   }
   return results;
 }
+
+namespace {
 
 // Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
 int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
@@ -134,7 +140,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     return kInterrupted;
   }
   std::vector<std::string> errors, artefacts;
-  const auto evaluators = evaluate(p, dir, errors, artefacts, stop);
+  const auto evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop);
   nlohmann::json summary = {{"name", p.name},
                             {"status", errors.empty() ? "completed" : "failed"},
                             {"steps", trainer.step()},

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline.hpp"
 #include "registry.hpp"
 
 namespace priorlab::host {
@@ -32,6 +34,12 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
 /// may change training.* (e.g. more iterations).
 int resume_run(const Registry& registry, const std::string& run_dir, const std::vector<std::string>& overrides,
                const std::atomic<bool>* stop);
+
+/// Runs every evaluator of a built pipeline on its (trained) model, pictures into
+/// dir/artefacts; returns the summary's "evaluators" object. A failing evaluator is reported and
+/// added to `errors`, and the others still run; `artefacts` collects the files written.
+nlohmann::json evaluate_pipeline(Pipeline& p, const std::filesystem::path& dir, std::vector<std::string>& errors,
+                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop = nullptr);
 
 /// Human-readable listings.
 std::string format_plugins(const Registry& registry, bool with_options);

@@ -105,7 +105,7 @@ void Trainer::train(std::int64_t pause_at) {
     const Batch batch = call_plugin(dataset_name, [&] {
       return p_.dataset->get(Split::Train, indices, mix_seed(p_.seed, 0x64726177ULL /* "draw" */, step_));
     });
-    const auto x = batch.x.to(p_.device, torch::kFloat);
+    const auto x = batch.x.to(p_.device, p_.dtype);
 
     opt_network_->zero_grad();
     if (opt_prior_) opt_prior_->zero_grad();

@@ -45,7 +45,7 @@ AverageTerms average_terms(const EvalContext& ctx, Split split, std::int64_t lim
   torch::NoGradGuard no_grad;
   AverageTerms a;
   for_each_batch(*ctx.dataset, split, limit, batch_size, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-    const ObjectiveTerms t = ctx.objective->compute(b.x.to(ctx.device), *ctx.network, *ctx.prior, 1.0);
+    const ObjectiveTerms t = ctx.objective->compute(ctx.model_input(b.x), *ctx.network, *ctx.prior, 1.0);
     a.distortion += t.distortion.sum().item<double>();
     a.rate += t.rate.sum().item<double>();
     a.squared_error += t.squared_error.sum().item<double>();
@@ -61,7 +61,7 @@ EncodedSplit encode_split(const EvalContext& ctx, Split split, std::int64_t limi
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> means, logvars, labels;
   for_each_batch(*ctx.dataset, split, limit, 500, [&](const Batch& b, std::int64_t done, std::int64_t total) {
-    const DiagGaussian q = ctx.network->encode(b.x.to(ctx.device));
+    const DiagGaussian q = ctx.network->encode(ctx.model_input(b.x));
     means.push_back(q.mu.to(torch::kCPU, torch::kDouble));
     logvars.push_back(q.logvar.to(torch::kCPU, torch::kDouble));
     if (b.label.defined()) labels.push_back(b.label.to(torch::kDouble));

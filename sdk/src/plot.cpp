@@ -3,13 +3,20 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 
+#if PRIORLAB_WITH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#endif
+
 namespace priorlab {
+
+#if PRIORLAB_WITH_OPENCV
+
+bool pictures_enabled() { return true; }
 
 namespace {
 
@@ -80,7 +87,7 @@ void axes(cv::Mat& img, const Frame& f, bool log_y) {
 
 }  // namespace
 
-void save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns, std::int64_t zoom) {
+bool save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns, std::int64_t zoom) {
   auto t = images.detach().to(torch::kCPU, torch::kFloat).clamp(0, 1);
   if (t.dim() == 4) t = t.select(1, 0);  // first channel (grey)
   if (t.dim() != 3) throw Error(path, "image grid expects [N, C, H, W] or [N, H, W]");
@@ -97,9 +104,10 @@ void save_image_grid(const std::string& path, const torch::Tensor& images, std::
     big.copyTo(canvas(cv::Rect(int(pad + c * (w * zoom + pad)), int(pad + r * (h * zoom + pad)), big.cols, big.rows)));
   }
   write_png(path, canvas);
+  return true;
 }
 
-void save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels, const std::string& title) {
+bool save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels, const std::string& title) {
   if (panels.empty()) throw Error(path, "no panels to plot");
   const int size = 420, margin = 45, top = 40;
   double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
@@ -174,9 +182,10 @@ void save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
     }
   }
   write_png(path, img);
+  return true;
 }
 
-void save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
+bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
   if (panels.empty()) throw Error(path, "no panels to plot");
   const int width = 760, height = 220, margin = 55, gap = 50;
   cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + 170, CV_8UC3, kWhite);
@@ -211,9 +220,10 @@ void save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
   }
   text(img, x_label, {margin + width / 2 - 20, img.rows - 8}, 0.45);
   write_png(path, img);
+  return true;
 }
 
-void save_bar_chart(const std::string& path, const std::vector<double>& values, const std::vector<std::string>& labels,
+bool save_bar_chart(const std::string& path, const std::vector<double>& values, const std::vector<std::string>& labels,
                     double threshold, bool log_y, const std::string& title) {
   if (values.empty()) throw Error(path, "no bars to plot");
   const int n = static_cast<int>(values.size());
@@ -239,6 +249,20 @@ void save_bar_chart(const std::string& path, const std::vector<double>& values, 
     for (int x = f.box.x; x < f.box.x + f.box.width; x += 10) cv::line(img, {x, y}, {std::min(x + 5, f.box.x + f.box.width), y}, palette(3), 1);
   }
   write_png(path, img);
+  return true;
 }
+
+#else  // Built without OpenCV (-DPRIORLAB_WITH_OPENCV=OFF): no pictures; the host says so once per run.
+
+bool pictures_enabled() { return false; }
+bool save_image_grid(const std::string&, const torch::Tensor&, std::int64_t, std::int64_t) { return false; }
+bool save_scatter_panels(const std::string&, const std::vector<ScatterSeries>&, const std::string&) { return false; }
+bool save_line_panels(const std::string&, const std::vector<LinePanel>&, const std::string&) { return false; }
+bool save_bar_chart(const std::string&, const std::vector<double>&, const std::vector<std::string>&, double, bool,
+                    const std::string&) {
+  return false;
+}
+
+#endif
 
 }  // namespace priorlab

@@ -79,11 +79,6 @@ std::string error_of(const std::filesystem::path& file, json options = json::obj
   return "";
 }
 
-std::string read_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 TEST(Omniglot, ColumnsAreFortranOrderImagesWithAlphabetLabels) {
@@ -209,7 +204,7 @@ TEST(Omniglot, TruncatedFilesAreErrorsNotZeros) {
   for (bool compress : {false, true}) {
     const auto file = tmp.path() / "c.mat";
     write_mat(file, chardata(), compress);
-    const auto bytes = read_bytes(file);
+    const auto bytes = priorlab::test::read_text(file);
     for (size_t keep : {size_t{0}, size_t{100}, size_t{200}, bytes.size() / 2, bytes.size() - 1}) {
       priorlab::test::write_text(file, bytes.substr(0, keep));
       const auto what = error_of(file);
@@ -228,7 +223,7 @@ TEST(Omniglot, CorruptBytesGiveDataOrAnErrorNeverACrash) {
   for (bool compress : {false, true}) {
     const auto file = tmp.path() / "c.mat";
     write_mat(file, chardata(), compress);
-    const auto bytes = read_bytes(file);
+    const auto bytes = priorlab::test::read_text(file);
     std::mt19937 rng(compress ? 2 : 1);
     int errors = 0;
     for (int trial = 0; trial < 200; ++trial) {

@@ -34,9 +34,7 @@ class ActiveUnits : public Evaluator {
         encode_split(ctx, parse_split(*ctx.dataset, o_.string("split")), o_.integer("limit"), 0.9);
     EvalResult r;
     report(r, q.means, q.logvars, "", "z", o_.string("file"), ctx);
-    const auto params = ctx.prior->parameters();
-    const auto dtype = params.empty() ? torch::kFloat : params.front().scalar_type();
-    const DiagGaussian upper = ctx.prior->upper_posterior(q.means.to(ctx.device, dtype));
+    const DiagGaussian upper = ctx.prior->upper_posterior(ctx.model_input(q.means));
     if (upper.mu.defined()) {
       const std::string file = o_.string("file").substr(0, o_.string("file").size() - 4) + "_zeta.png";
       report(r, upper.mu.to(torch::kCPU, torch::kDouble), upper.logvar.to(torch::kCPU, torch::kDouble), "zeta_", "zeta",
@@ -68,9 +66,9 @@ class ActiveUnits : public Evaluator {
       bars.push_back(activity[order[i]].item<double>());
       labels.push_back(symbol + std::to_string(order[i].item<std::int64_t>()));
     }
-    save_bar_chart(artefact_path(ctx.artefact_dir, file), bars, labels, threshold, true,
-                   fmt::format("Cov_x(E_q[{0}_d]) per dimension of {0}, sorted; dashed: active threshold", symbol));
-    r.artefacts.push_back(file);
+    if (save_bar_chart(artefact_path(ctx.artefact_dir, file), bars, labels, threshold, true,
+                       fmt::format("Cov_x(E_q[{0}_d]) per dimension of {0}, sorted; dashed: active threshold", symbol)))
+      r.artefacts.push_back(file);
   }
 
   Options o_;

@@ -41,7 +41,7 @@ TEST(ActiveUnits, FindsTheDimensionsTheModelLeavesDead) {
   EXPECT_NEAR(r.metrics.at("activity_2"), 0.05 * 0.05 / 2, 1e-9);  // mean of cos^2 over a full period
   // KL of dimension 1: mu = 0.7, var = 0.5: 1/2 (0.5 + 0.49 - 1 - log 0.5).
   EXPECT_NEAR(r.metrics.at("kl_1"), 0.5 * (0.5 + 0.49 - 1 - std::log(0.5)), 1e-6);
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / "active_units.png"));
+  test::expect_picture(dir.path() / "active_units.png");
 }
 
 namespace {
@@ -69,7 +69,7 @@ TEST(ActiveUnits, ReportsTheUpperLayerOfAHierarchicalPrior) {
   EXPECT_NEAR(r.metrics.at("zeta_activity_0"), 4 * r.metrics.at("activity_0"), 1e-5);
   EXPECT_NEAR(r.metrics.at("zeta_activity_1"), 0.0, 1e-12);
   EXPECT_NEAR(r.metrics.at("zeta_kl_1"), 0.5 * (0.25 + 0.09 - 1 - std::log(0.25)), 1e-6);
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / "active_units_zeta.png"));
+  test::expect_picture(dir.path() / "active_units_zeta.png");
   // A prior without an upper layer (the first test's) reports no zeta metrics.
   test::CirclePrior flat;
   const auto f = test::make<Evaluator>("active_units")->evaluate(test::eval_context(&net, &flat, &data, dir.str()));

@@ -55,8 +55,8 @@ class GraphInterpolation : public Evaluator {
     EvalResult r;
     double sum_length = 0, sum_hops = 0, sum_jump = 0;
     for (size_t i = 0; i < pairs.size(); ++i) {
-      const auto ends = ctx.dataset->get(split, torch::tensor({pairs[i].first, pairs[i].second}, torch::kLong),
-                                         kEvaluationDrawSeed).x.to(ctx.device);
+      const auto pair = torch::tensor({pairs[i].first, pairs[i].second}, torch::kLong);
+      const auto ends = ctx.model_input(ctx.dataset->get(split, pair, kEvaluationDrawSeed).x);
       const auto end_means = ctx.network->encode(ends).mu;                                   // [2, D]
       const auto nodes = ctx.prior->sample(o_.integer("nodes"));                             // [N, D]
       KnnGraph graph;
@@ -64,7 +64,7 @@ class GraphInterpolation : public Evaluator {
       if (!latent.defined())
         throw Error("graph_interpolation", "the end points are not connected in the graph; raise nodes or neighbours");
       const auto hops = latent.size(0) - 1;
-      const auto frames = ctx.network->mean(ctx.network->decode(latent.to(ctx.device, torch::kFloat))).cpu();  // [L, *S]
+      const auto frames = ctx.network->mean(ctx.network->decode(latent.to(ctx.device, ctx.dtype))).cpu();  // [L, *S]
       const auto steps = (frames.slice(0, 1) - frames.slice(0, 0, -1)).flatten(1).to(torch::kDouble);
       const double jump = steps.size(0) > 0 ? (steps.norm(2, 1).max().item<double>() / std::sqrt(dim)) : 0.0;
       const double length = path_length(latent);
@@ -75,8 +75,8 @@ class GraphInterpolation : public Evaluator {
       sum_length += length, sum_hops += static_cast<double>(hops), sum_jump += jump;
       if (images) {
         const std::string file = o_.string("file_prefix") + "_" + tag + ".png";
-        save_image_grid(artefact_path(ctx.artefact_dir, file), frames, frames.size(0), 4);
-        r.artefacts.push_back(file);
+        if (save_image_grid(artefact_path(ctx.artefact_dir, file), frames, frames.size(0), 4))
+          r.artefacts.push_back(file);
       }
       if (plane) {
         // The test split's posterior means coloured by label, the graph's edges under them, and
@@ -92,10 +92,9 @@ class GraphInterpolation : public Evaluator {
                             torch::stack({points.index_select(0, from), points.index_select(0, to)}, 1),  // [E, 2, 2]
                             latent};
         const std::string file = o_.string("file_prefix") + "_graph_" + tag + ".png";
-        save_scatter_panels(artefact_path(ctx.artefact_dir, file), {panel},
-                            "graph interpolation " + tag + ": " + std::to_string(hops) + " hops, latent length " +
-                                fmt::format("{:.3g}", length));
-        r.artefacts.push_back(file);
+        const std::string title = "graph interpolation " + tag + ": " + std::to_string(hops) +
+                                  " hops, latent length " + fmt::format("{:.3g}", length);
+        if (save_scatter_panels(artefact_path(ctx.artefact_dir, file), {panel}, title)) r.artefacts.push_back(file);
       }
       ctx.progress(0.3 + 0.7 * (i + 1) / pairs.size(), "interpolating");
     }

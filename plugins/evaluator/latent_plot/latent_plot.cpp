@@ -46,8 +46,8 @@ class LatentPlotEvaluator : public Evaluator {
                        "q(z|x) means" + (info.label_name.empty() ? "" : ", colour = " + info.label_name),
                        info.label_name == "angle", 2, {}, {}, {}};
     ScatterSeries pri{prior, torch::Tensor(), "samples z ~ p(z)", false, 1, {}, {}, {}};
-    save_scatter_panels(artefact_path(ctx.artefact_dir, o_.string("file")), {post, pri}, title);
-    r.artefacts.push_back(o_.string("file"));
+    if (save_scatter_panels(artefact_path(ctx.artefact_dir, o_.string("file")), {post, pri}, title))
+      r.artefacts.push_back(o_.string("file"));
     r.metrics["posterior_mean_spread"] = mu.std(0).mean().item<double>();
     return r;
   }

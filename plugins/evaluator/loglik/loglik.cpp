@@ -62,7 +62,7 @@ class LogLikelihood : public Evaluator {
     double sum_log_w = 0, sum_rate = 0, sum_distortion = 0;
     std::int64_t examples = 0;
     for_each_batch(*ctx.dataset, split, o_.integer("limit"), B, [&](const Batch& batch, std::int64_t done, std::int64_t total) {
-      const auto x = batch.x.to(ctx.device);
+      const auto x = ctx.model_input(batch.x);
       const DiagGaussian q = net.encode(x);
       std::vector<torch::Tensor> chunk_lse;
       for (std::int64_t s = 0; s < S; s += chunk) {

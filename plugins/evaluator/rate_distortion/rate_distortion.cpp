@@ -55,9 +55,9 @@ class RateDistortion : public Evaluator {
     r.metrics["runs_plotted"] = static_cast<double>(names.size());
     ScatterSeries s{torch::tensor(xy, torch::kDouble).view({-1, 2}), torch::Tensor(), "x: rate (nats), y: distortion (nats)",
                     false, 4, names, {}, {}};
-    save_scatter_panels(artefact_path(ctx.artefact_dir, o_.string("file")), {s}, "rate and distortion of the runs in " +
-                        self.parent_path().filename().string());
-    r.artefacts.push_back(o_.string("file"));
+    const std::string title = "rate and distortion of the runs in " + self.parent_path().filename().string();
+    if (save_scatter_panels(artefact_path(ctx.artefact_dir, o_.string("file")), {s}, title))
+      r.artefacts.push_back(o_.string("file"));
     return r;
   }
 

@@ -57,5 +57,5 @@ TEST(RateDistortion, MatchesTheClosedFormAndGathersSiblingRuns) {
   EXPECT_NEAR(r.metrics.at("distortion"), 1 + std::log(2 * M_PI), 0.03);
   EXPECT_DOUBLE_EQ(r.metrics.at("negative_elbo"), r.metrics.at("rate") + r.metrics.at("distortion"));
   EXPECT_EQ(r.metrics.at("runs_plotted"), 2);  // this run and "other"; "unrelated" has no numbers
-  EXPECT_TRUE(std::filesystem::exists(run / "artefacts" / "rate_distortion.png"));
+  test::expect_picture(run / "artefacts" / "rate_distortion.png");
 }

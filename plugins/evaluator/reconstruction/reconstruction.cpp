@@ -26,7 +26,7 @@ class ReconstructionEvaluator : public Evaluator {
     double sq_mean = 0;
     for_each_batch(*ctx.dataset, split, o_.integer("limit"), o_.integer("batch_size"),
                    [&](const Batch& b, std::int64_t done, std::int64_t total) {
-                     const auto x = b.x.to(ctx.device);
+                     const auto x = ctx.model_input(b.x);
                      const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
                      sq_mean += (x - recon).pow(2).flatten(1).sum(1).sum().item<double>();
                      ctx.progress(0.5 + 0.5 * done / total, "reconstructing");
@@ -43,7 +43,7 @@ class ReconstructionEvaluator : public Evaluator {
 
     // Picture: rows of 8 inputs followed by their reconstructions.
     const auto n = std::min<std::int64_t>(o_.integer("pictures"), ctx.dataset->size(split));
-    const auto x = ctx.dataset->get(split, torch::arange(n, torch::kLong), kEvaluationDrawSeed).x.to(ctx.device);
+    const auto x = ctx.model_input(ctx.dataset->get(split, torch::arange(n, torch::kLong), kEvaluationDrawSeed).x);
     const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
     const std::int64_t cols = 8;
     std::vector<torch::Tensor> rows;
@@ -60,8 +60,8 @@ class ReconstructionEvaluator : public Evaluator {
       rows.push_back(pad(recon));
     }
     if (x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3)) {
-      save_image_grid(ctx.artefact_dir + "/reconstruction.png", torch::cat(rows).cpu(), cols, x.size(-1) <= 32 ? 6 : 2);
-      r.artefacts.push_back("reconstruction.png");
+      if (save_image_grid(ctx.artefact_dir + "/reconstruction.png", torch::cat(rows).cpu(), cols, x.size(-1) <= 32 ? 6 : 2))
+        r.artefacts.push_back("reconstruction.png");
     }
     return r;
   }

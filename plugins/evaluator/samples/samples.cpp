@@ -24,8 +24,9 @@ class Samples : public Evaluator {
     const auto z = ctx.prior->sample(o_.integer("count"));
     const auto images = ctx.network->mean(ctx.network->decode(z)).cpu();
     const auto side = images.size(-1);
-    save_image_grid(artefact_path(ctx.artefact_dir, o_.string("file")), images, o_.integer("columns"), side <= 32 ? 4 : 2);
-    r.artefacts.push_back(o_.string("file"));
+    if (save_image_grid(artefact_path(ctx.artefact_dir, o_.string("file")), images, o_.integer("columns"),
+                        side <= 32 ? 4 : 2))
+      r.artefacts.push_back(o_.string("file"));
     r.metrics["count"] = static_cast<double>(images.size(0));
     return r;
   }

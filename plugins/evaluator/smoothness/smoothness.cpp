@@ -37,7 +37,7 @@ class SmoothnessEvaluator : public Evaluator {
     for (std::int64_t g = 0; g < graphs; ++g) {
       const auto nodes = ctx.prior->sample(o_.integer("nodes"));
       const auto idx = torch::randint(ctx.dataset->size(split), {per_graph, 2}, gen, torch::kLong);
-      const auto ends = ctx.dataset->get(split, idx.flatten(), kEvaluationDrawSeed).x.to(ctx.device);
+      const auto ends = ctx.model_input(ctx.dataset->get(split, idx.flatten(), kEvaluationDrawSeed).x);
       const auto means = ctx.network->encode(ends).mu;  // [2P, D]: pairs are rows (2p, 2p + 1)
       for (std::int64_t p = 0; p < per_graph; ++p) {
         const auto latent = interpolate_on_graph(nodes, means[2 * p], means[2 * p + 1], o_.integer("neighbours"));
@@ -45,7 +45,7 @@ class SmoothnessEvaluator : public Evaluator {
           ++skipped;
           continue;
         }
-        const auto frames = ctx.network->mean(ctx.network->decode(latent.to(ctx.device, torch::kFloat))).cpu();
+        const auto frames = ctx.network->mean(ctx.network->decode(latent.to(ctx.device, ctx.dtype))).cpu();
         const Smoothness s = second_difference_rms(frames);
         overall.push_back(s.overall);
         per_dim_sum = per_dim_sum.defined() ? per_dim_sum + s.per_dimension : s.per_dimension;
@@ -62,8 +62,9 @@ class SmoothnessEvaluator : public Evaluator {
     const auto per_dim = per_dim_sum / static_cast<double>(overall.size());
     r.metrics["rms_per_dimension_max"] = per_dim.max().item<double>();
     if (per_dim.dim() == 3) {  // [C, H, W]: show where along the image the paths jump
-      save_image_grid(artefact_path(ctx.artefact_dir, o_.string("file")), (per_dim / per_dim.max().clamp_min(1e-12)).unsqueeze(0), 1, 12);
-      r.artefacts.push_back(o_.string("file"));
+      const auto picture = (per_dim / per_dim.max().clamp_min(1e-12)).unsqueeze(0);
+      if (save_image_grid(artefact_path(ctx.artefact_dir, o_.string("file")), picture, 1, 12))
+        r.artefacts.push_back(o_.string("file"));
     }
     return r;
   }

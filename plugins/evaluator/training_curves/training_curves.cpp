@@ -64,10 +64,8 @@ class TrainingCurvesEvaluator : public Evaluator {
     panels.push_back(constraint);
     panels.push_back({{{steps, get("rate"), "rate (nats)", false}}, "rate", false});
     panels.push_back({{{steps, get("distortion"), "distortion (nats)", false}}, "distortion", false});
-    save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step");
-
     EvalResult r;
-    r.artefacts.push_back(file_);
+    if (save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step")) r.artefacts.push_back(file_);
     r.metrics["final_beta"] = get("beta").empty() ? 0.0 : get("beta").back();
     if (initial_end > 0) r.metrics["initial_phase_end_step"] = initial_end;
     return r;

@@ -24,11 +24,15 @@ struct EvalContext {
   const Dataset* dataset = nullptr;
   Objective* objective = nullptr;
   torch::Device device{torch::kCPU};
+  torch::Dtype dtype = torch::kFloat;  ///< the model's floating-point type (the pipeline's "dtype")
   std::string run_dir;       ///< the run directory (metrics.jsonl, config.json live here)
   std::string artefact_dir;  ///< where pictures go (exists)
   std::uint64_t seed = 0;
   /// Report progress of long work: fraction in [0, 1] and a short label. Never null.
   std::function<void(double, const std::string&)> progress;
+
+  /// A dataset batch (float, CPU) as the model takes it: on ctx.device, in ctx.dtype.
+  torch::Tensor model_input(const torch::Tensor& x) const { return x.to(device, dtype); }
 };
 
 struct EvalResult {

@@ -1,5 +1,7 @@
 // Small PNG pictures drawn with OpenCV: image grids, scatter plots and line charts.
-// Evaluators use these so every picture of priorlab looks alike.
+// Evaluators use these so every picture of priorlab looks alike. Each save_* returns true when
+// it wrote the file, false when this build has no pictures (PRIORLAB_WITH_OPENCV=OFF): list a
+// picture among an evaluator's artefacts only when its save_* returned true.
 #pragma once
 
 #include <cstdint>
@@ -12,9 +14,12 @@
 
 namespace priorlab {
 
+/// False when the SDK was built without OpenCV: every save_* below then writes nothing.
+PRIORLAB_API bool pictures_enabled();
+
 /// Tiles images [N, C, H, W] or [N, H, W] (values in [0, 1]) into `columns` columns, each
 /// scaled by `zoom`, and writes a PNG atomically.
-PRIORLAB_API void save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns,
+PRIORLAB_API bool save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns,
                                   std::int64_t zoom = 4);
 
 struct ScatterSeries {
@@ -29,7 +34,7 @@ struct ScatterSeries {
 };
 
 /// One panel per series, side by side, sharing axis limits; writes a PNG atomically.
-PRIORLAB_API void save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels,
+PRIORLAB_API bool save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels,
                                       const std::string& title);
 
 struct LineSeries {
@@ -45,12 +50,12 @@ struct LinePanel {
 };
 
 /// Panels stacked vertically, each with its own y axis; writes a PNG atomically.
-PRIORLAB_API void save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
+PRIORLAB_API bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
                                    const std::string& x_label);
 
 /// A bar per value (in the given order), labelled by `labels` when given, with a dashed
 /// horizontal line at `threshold` (when finite) on a log scale when `log_y`; writes a PNG atomically.
-PRIORLAB_API void save_bar_chart(const std::string& path, const std::vector<double>& values,
+PRIORLAB_API bool save_bar_chart(const std::string& path, const std::vector<double>& values,
                                  const std::vector<std::string>& labels, double threshold, bool log_y,
                                  const std::string& title);
 
