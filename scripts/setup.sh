@@ -23,8 +23,9 @@ packages=(
 # OpenCVConfig.cmake, which find_package(OpenCV) reads, is shipped by libopencv-dev alone.
 [[ " $* " == *" -DPRIORLAB_WITH_OPENCV=OFF "* ]] || packages+=(libopencv-dev)
 [[ " $* " == *" -DPRIORLAB_WITH_MATIO=OFF "* ]] || packages+=(libmatio-dev)   # MAT-files (omniglot's chardata.mat)
-# The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp).
-if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium); fi
+# The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp)
+# and checks scripts/gpu-check.sh's results JSON with python3 (tests/gpu_check_test.sh).
+if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium python3); fi
 if ((list_only)); then printf '%s\n' "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do
