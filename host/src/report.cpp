@@ -415,6 +415,10 @@ std::string run_report_html(const fs::path& dir) {
     for (const auto& e : summary["errors"])
       if (e.is_string() && !(run.is_object() && run.value("error", "") == e.get<std::string>()))
         b += "<div class=\"error\">" + html_escape(e.get<std::string>()) + "</div>\n";
+  // The constraint guard (DESIGN §4): a threshold that cannot bind is said where it is seen first.
+  const json guard = summary.is_object() ? summary.value("constraint_guard", json()) : json();
+  if (guard.is_object() && guard.contains("warning") && guard["warning"].is_string())
+    b += "<div class=\"error\">" + html_escape(guard["warning"].get<std::string>()) + "</div>\n";
 
   // Metrics: one small table per evaluator, side by side.
   b += "<h2 id=\"metrics\">Metrics</h2>\n";
@@ -434,6 +438,7 @@ std::string run_report_html(const fs::path& dir) {
     if (summary.contains("evaluators") && summary["evaluators"].is_object())
       for (const auto& [e, m] : summary["evaluators"].items()) card(e, m);
     card("train (last interval)", summary.value("train", json()));
+    card("constraint guard", guard);
     b += "</div>\n";
   }
 

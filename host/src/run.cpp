@@ -149,6 +149,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                             {"evaluators", evaluators},
                             {"artefacts", artefacts}};
   if (!errors.empty()) summary["errors"] = errors;
+  if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
   write_json(dir / "summary.json", summary);
   set_status(dir, errors.empty() ? "completed" : "failed", trainer.step(), iterations,
              errors.empty() ? "" : errors.front());
@@ -160,6 +161,11 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
   if (!t.empty())
     std::cout << fmt::format("  {:<20} loss {}  distortion {}  rate {}  beta {}\n", "train (last interval)",
                              fmt_value(t["loss"]), fmt_value(t["distortion"]), fmt_value(t["rate"]), fmt_value(t["beta"]));
+  if (const auto& g = trainer.constraint_guard(); g.is_object())
+    std::cout << fmt::format("  {:<20} can_bind {}  threshold {}  baseline {} ({} per dimension, a decoder ignoring z)\n",
+                             "constraint guard", g["can_bind"].dump(), fmt_value(g["threshold"]),
+                             g["baseline"].is_number() ? fmt_value(g["baseline"]) : "unknown",
+                             g["measure"].get<std::string>());
   for (const auto& [name, metrics] : evaluators.items()) {
     std::string line;
     for (const auto& [k, v] : metrics.items()) line += fmt::format("  {} {}", k, fmt_value(v.get<double>()));

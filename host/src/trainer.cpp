@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <regex>
 
 #include <fmt/format.h>
@@ -49,6 +50,40 @@ std::string short_number(double v) { return fmt::format("{:.4g}", v); }
 
 }  // namespace
 
+ConstraintBaseline constraint_baseline(Pipeline& p) {
+  torch::NoGradGuard no_grad;
+  const Split split = Split::Train;
+  const std::int64_t n = p.dataset->size(split), chunk = 1000;
+  const std::uint64_t draw = mix_seed(p.seed, 0x62617365ULL /* "base" */);
+  auto batch = [&](std::int64_t start) {
+    const auto idx = torch::arange(start, std::min(n, start + chunk), torch::kLong);
+    return p.dataset->get(split, idx, draw).x.to(p.device, torch::kDouble);
+  };
+  // Pass 1: the mean image; pass 2: the errors of predicting it (same draw, so the same data).
+  torch::Tensor sum;
+  for (std::int64_t s = 0; s < n; s += chunk) {
+    const auto x = batch(s).sum(0);
+    sum = sum.defined() ? sum + x : x;
+  }
+  const auto mean = sum / static_cast<double>(n);  // [*S], double
+  const auto params = p.network->params_for_mean(mean.to(p.dtype));
+  const double d = static_cast<double>(p.data.dimension());
+  double squared = 0, nll = 0;
+  for (std::int64_t s = 0; s < n; s += chunk) {
+    const auto x = batch(s);
+    squared += (x - mean).pow(2).sum().item<double>();
+    if (params.defined()) {
+      const auto xm = x.to(p.dtype);
+      nll -= p.network->log_likelihood(xm, params.unsqueeze(0).expand_as(xm)).to(torch::kDouble).sum().item<double>();
+    }
+  }
+  ConstraintBaseline b;
+  b.examples = n;
+  b.squared_error_per_dim = squared / (static_cast<double>(n) * d);
+  if (params.defined()) b.nll_per_dim = nll / (static_cast<double>(n) * d);
+  return b;
+}
+
 Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop)
     : p_(pipeline), run_dir_(std::move(run_dir)), interactive_(interactive), stop_(stop) {
   const auto& t = p_.config.at("training");
@@ -88,6 +123,11 @@ void Trainer::train(std::int64_t pause_at) {
   const std::string objective_name = p_.config["objective"]["plugin"];
   const std::string scheduler_name = p_.config["scheduler"]["plugin"];
   const double data_dim = static_cast<double>(p_.data.dimension());
+  // The guard (DESIGN §4): can the scheduler's threshold bind at all on this data?
+  const ConstraintBaseline baseline = constraint_baseline(p_);
+  constraint_guard_ = call_plugin(scheduler_name, [&] { return p_.scheduler->check_baseline(baseline); });
+  if (constraint_guard_.is_object() && constraint_guard_.contains("warning"))
+    std::cerr << "priorlab: warning: " << constraint_guard_["warning"].get<std::string>() << std::endl;
   Progress progress("train", iterations_, interactive_);
   p_.network->train();
   p_.prior->train();

@@ -17,6 +17,13 @@ namespace priorlab::host {
 /// so a resumed run draws the same batches and noise as an uninterrupted one (splitmix64).
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
 
+/// The error of a decoder that ignores z on the pipeline's training split, per data dimension:
+/// it predicts the training mean m for every example. squared_error_per_dim is the mean of
+/// ||x - m||^2 / D (the average per-dimension variance); nll_per_dim the mean of
+/// -log p(x | network->params_for_mean(m)) / D under the network's likelihood as initialised
+/// (NaN when the network cannot give params for a mean). One draw of the data (draw seed fixed).
+ConstraintBaseline constraint_baseline(Pipeline& pipeline);
+
 class Trainer {
  public:
   /// `run_dir` holds metrics.jsonl and checkpoints/. `stop` is polled every step (SIGINT).
@@ -34,6 +41,9 @@ class Trainer {
 
   std::int64_t step() const { return step_; }
   bool finished() const { return step_ >= iterations_; }
+  /// The scheduler's guard report (check_baseline), made when train() starts; null for a
+  /// scheduler without a constraint.
+  const nlohmann::json& constraint_guard() const { return constraint_guard_; }
   /// The last metrics.jsonl record (empty before the first).
   const nlohmann::json& last_metrics() const { return last_metrics_; }
   double wall_seconds() const;
@@ -63,6 +73,7 @@ class Trainer {
   torch::Tensor interval_sums_;
   std::int64_t interval_steps_ = 0;
   nlohmann::json last_metrics_;
+  nlohmann::json constraint_guard_;
 };
 
 }  // namespace priorlab::host

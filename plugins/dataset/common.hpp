@@ -2,7 +2,7 @@
 // features_csv, image_folder): where a data file lives, a platform-independent permutation for
 // fraction splits, and the binarisation of grey images for Bernoulli decoders.
 //
-// Header-only, like plugins/scheduler/constraint.hpp: each plugin library compiles its own copy
+// Header-only: each plugin library compiles its own copy
 // (hidden visibility keeps the copies apart), so one binarisation code serves every image
 // dataset without a library of its own.
 #pragma once

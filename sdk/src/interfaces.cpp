@@ -12,6 +12,7 @@ namespace priorlab {
 
 Dataset::~Dataset() = default;
 Network::~Network() = default;
+torch::Tensor Network::params_for_mean(const torch::Tensor&) { return {}; }
 Prior::~Prior() = default;
 std::int64_t Prior::bound_samples() const { return 0; }
 void Prior::set_bound_samples(std::int64_t) {
@@ -20,6 +21,7 @@ void Prior::set_bound_samples(std::int64_t) {
 DiagGaussian Prior::upper_posterior(const torch::Tensor&) { return {}; }
 Objective::~Objective() = default;
 Scheduler::~Scheduler() = default;
+nlohmann::json Scheduler::check_baseline(const ConstraintBaseline&) { return nullptr; }
 Evaluator::~Evaluator() = default;
 
 const char* to_string(Split split) {

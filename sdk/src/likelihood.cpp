@@ -43,6 +43,20 @@ torch::Tensor Likelihood::mean(const torch::Tensor& params) const {
   return params;
 }
 
+torch::Tensor Likelihood::params_for_mean(const torch::Tensor& m) const {
+  if (kind_ == "gaussian" && output_ == "linear") return m;
+  return torch::logit(m, 1e-6);  // logit(clamp(m, eps, 1 - eps))
+}
+
+torch::Tensor LikelihoodNetwork::log_likelihood(const torch::Tensor& x, const torch::Tensor& params) {
+  return likelihood_->log_prob(x, params);
+}
+torch::Tensor LikelihoodNetwork::mean(const torch::Tensor& params) { return likelihood_->mean(params); }
+torch::Tensor LikelihoodNetwork::params_for_mean(const torch::Tensor& m) { return likelihood_->params_for_mean(m); }
+void LikelihoodNetwork::set_likelihood(const Options& options, std::vector<std::int64_t> data_shape) {
+  likelihood_ = register_module("likelihood", Likelihood::from_options(options, std::move(data_shape)));
+}
+
 torch::Tensor Likelihood::log_prob(const torch::Tensor& x, const torch::Tensor& params) const {
   if (kind_ == "bernoulli") return bernoulli_log_likelihood(x, params, event_dims_);
   // Gaussian: sum over data dims of log N(x; mean, sigma^2). Flatten the event dims so the

@@ -1,6 +1,10 @@
 // Evaluator "training_curves": the run's metrics.jsonl as a picture (like Fig. 2, right):
 // beta (log scale), the constraint C_hat_t against its threshold kappa^2, and rate and
-// distortion against the step.
+// distortion against the step. For a constrained scheduler it also reports the two figures that
+// say whether the constraint acted: the share of main-phase steps in which it bound
+// (binding_share: C_hat >= threshold for GECO, beta < 1 for REWO) and the first step at which
+// beta reached 1 (beta_one_step; absent when it never did), as the scheduler counted them every
+// step and logged them with the last metrics line.
 #include <fstream>
 #include <set>
 
@@ -68,6 +72,8 @@ class TrainingCurvesEvaluator : public Evaluator {
     if (save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step")) r.artefacts.push_back(file_);
     r.metrics["final_beta"] = get("beta").empty() ? 0.0 : get("beta").back();
     if (initial_end > 0) r.metrics["initial_phase_end_step"] = initial_end;
+    for (const char* key : {"binding_share", "beta_one_step"})
+      if (!series[key].empty()) r.metrics[key] = series[key].back();
     return r;
   }
 

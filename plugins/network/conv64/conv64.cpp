@@ -17,7 +17,7 @@ namespace {
 using namespace priorlab;
 using namespace priorlab::plugins;
 
-class Conv64Network : public Network {
+class Conv64Network : public LikelihoodNetwork {
  public:
   static OptionSet options() {
     OptionSet set;
@@ -92,7 +92,7 @@ class Conv64Network : public Network {
     }
     decoder_conv_ = register_module("decoder_conv", deconvs);
 
-    likelihood_ = register_module("likelihood", Likelihood::from_options(ctx.options, shape_));
+    set_likelihood(ctx.options, shape_);
   }
 
   std::int64_t latent_dim() const override { return latent_; }
@@ -112,10 +112,6 @@ class Conv64Network : public Network {
     return h.reshape(decoded_shape(z, shape_));  // [..., C, H, W]
   }
 
-  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& params) override {
-    return likelihood_->log_prob(x, params);
-  }
-  torch::Tensor mean(const torch::Tensor& params) override { return likelihood_->mean(params); }
 
  private:
   std::int64_t latent_;
@@ -126,7 +122,6 @@ class Conv64Network : public Network {
   torch::nn::Sequential encoder_conv_{nullptr}, encoder_dense_{nullptr}, decoder_dense_{nullptr},
       decoder_conv_{nullptr};
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
-  std::shared_ptr<Likelihood> likelihood_;
 };
 
 }  // namespace

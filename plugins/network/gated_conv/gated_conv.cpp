@@ -22,7 +22,7 @@ struct ConvGeometry {
 constexpr ConvGeometry kEncoderGeometry[] = {{7, 1, 3}, {3, 2, 1}, {5, 1, 2}, {3, 2, 1}, {3, 1, 1}};
 constexpr std::size_t kEncoderLayers = sizeof(kEncoderGeometry) / sizeof(kEncoderGeometry[0]);
 
-class GatedConvNetwork : public Network {
+class GatedConvNetwork : public LikelihoodNetwork {
  public:
   static OptionSet options() {
     OptionSet set;
@@ -86,7 +86,7 @@ class GatedConvNetwork : public Network {
     decoder_conv_ = register_module("decoder_conv", convs);
     output_ = register_module("output", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, shape_[0], 1)));
 
-    likelihood_ = register_module("likelihood", Likelihood::from_options(ctx.options, shape_));
+    set_likelihood(ctx.options, shape_);
     he_init_linear_layers(*this);
   }
 
@@ -108,10 +108,6 @@ class GatedConvNetwork : public Network {
     return output_->forward(h).reshape(decoded_shape(z, shape_));  // [..., C, H, W]
   }
 
-  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& params) override {
-    return likelihood_->log_prob(x, params);
-  }
-  torch::Tensor mean(const torch::Tensor& params) override { return likelihood_->mean(params); }
 
  private:
   std::int64_t latent_;
@@ -121,7 +117,6 @@ class GatedConvNetwork : public Network {
   torch::nn::Sequential encoder_{nullptr}, decoder_dense_{nullptr}, decoder_conv_{nullptr};
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
   torch::nn::Conv2d output_{nullptr};
-  std::shared_ptr<Likelihood> likelihood_;
 };
 
 }  // namespace

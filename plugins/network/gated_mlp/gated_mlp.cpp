@@ -12,7 +12,7 @@ namespace {
 using namespace priorlab;
 using namespace priorlab::plugins;
 
-class GatedMlpNetwork : public Network {
+class GatedMlpNetwork : public LikelihoodNetwork {
  public:
   static OptionSet options() {
     OptionSet set;
@@ -54,7 +54,7 @@ class GatedMlpNetwork : public Network {
     decoder_ = register_module("decoder", decoder);
     output_ = register_module("output", torch::nn::Linear(width, in));
 
-    likelihood_ = register_module("likelihood", Likelihood::from_options(ctx.options, shape_));
+    set_likelihood(ctx.options, shape_);
     he_init_linear_layers(*this);
   }
 
@@ -75,10 +75,6 @@ class GatedMlpNetwork : public Network {
     return output_->forward(h).reshape(decoded_shape(z, shape_));  // [..., *S]
   }
 
-  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& params) override {
-    return likelihood_->log_prob(x, params);
-  }
-  torch::Tensor mean(const torch::Tensor& params) override { return likelihood_->mean(params); }
 
  private:
   std::int64_t latent_;
@@ -87,7 +83,6 @@ class GatedMlpNetwork : public Network {
   LogvarBounds logvar_bounds_;
   torch::nn::Sequential encoder_{nullptr}, decoder_{nullptr};
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr}, output_{nullptr};
-  std::shared_ptr<Likelihood> likelihood_;
 };
 
 }  // namespace

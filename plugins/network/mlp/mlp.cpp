@@ -6,7 +6,7 @@ namespace {
 
 using namespace priorlab;
 
-class MlpNetwork : public Network {
+class MlpNetwork : public LikelihoodNetwork {
  public:
   static OptionSet options() {
     OptionSet set = OptionSet{}
@@ -24,7 +24,7 @@ class MlpNetwork : public Network {
     const auto activation = ctx.options.string("activation");
     encoder_ = register_module("encoder", make_mlp(in_, hidden, 2 * latent_, activation));
     decoder_ = register_module("decoder", make_mlp(latent_, {hidden.rbegin(), hidden.rend()}, in_, activation));
-    likelihood_ = register_module("likelihood", Likelihood::from_options(ctx.options, shape_));
+    set_likelihood(ctx.options, shape_);
   }
 
   std::int64_t latent_dim() const override { return latent_; }
@@ -41,17 +41,12 @@ class MlpNetwork : public Network {
     return decoder_->forward(z).reshape(out);
   }
 
-  torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& params) override {
-    return likelihood_->log_prob(x, params);
-  }
-  torch::Tensor mean(const torch::Tensor& params) override { return likelihood_->mean(params); }
 
  private:
   std::int64_t latent_;
   std::vector<std::int64_t> shape_;
   std::int64_t in_;
   torch::nn::Sequential encoder_{nullptr}, decoder_{nullptr};
-  std::shared_ptr<Likelihood> likelihood_;
 };
 
 }  // namespace

@@ -1,16 +1,17 @@
 // Scheduler "geco": the Lagrange multiplier update of GECO (Rezende & Viola 2018) in the form
 // of Klushyn et al. 2019, Eq. 5, with beta = 1 / lambda:
-//   Ĉ_t      = (1 - alpha) C_ba + alpha Ĉ_{t-1},  Ĉ_0 = C_ba       (constraint.hpp)
+//   Ĉ_t      = (1 - alpha) C_ba + alpha Ĉ_{t-1},  Ĉ_0 = C_ba       (priorlab/constraint.hpp)
 //   lambda_t = clamp(lambda_{t-1} * exp(nu (Ĉ_t - threshold)), lambda_min, lambda_max)
 //   beta     = 1 / lambda_t
 // All parameters (prior included) train from the first step. Unclamped, lambda overflows while
 // the constraint is far from met (DESIGN.md §4), hence the clamp with the authors' [1e-6, 1e8].
+// A step binds when Ĉ_t >= threshold: the constraint is what pushes lambda up (beta down) then.
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+#include <priorlab/constraint.hpp>
 #include <priorlab/sdk.hpp>
-
-#include "../constraint.hpp"
 
 namespace {
 
@@ -20,7 +21,7 @@ class GecoScheduler : public Scheduler {
  public:
   static OptionSet options() {
     OptionSet set;
-    plugins::ConstraintAverage::declare(set);
+    ConstraintAverage::declare(set);
     set.add(Option::real("nu", 1.0).greater_than(0).help("lambda update rate nu"));
     set.add(Option::real("lambda_init", 1.0).greater_than(0).help("lambda before the first update (beta = 1 / lambda)"));
     set.add(Option::real("lambda_min", 1e-6).greater_than(0).help("lower clamp of lambda (beta <= 1 / lambda_min)"));
@@ -44,10 +45,18 @@ class GecoScheduler : public Scheduler {
   bool train_prior() const override { return true; }
   std::string phase() const override { return "main"; }
 
+  nlohmann::json check_baseline(const ConstraintBaseline& baseline) override {
+    return c_.check_baseline(baseline, "geco",
+                             fmt::format("GECO's lambda will fall to its clamp lambda_min = {:.3g}, so beta = 1/lambda "
+                                         "will rise to {:.3g} and the posterior collapses",
+                                         lambda_min_, 1.0 / lambda_min_));
+  }
+
   void update(const SchedulerInput& in) override {
     c_.update(in);
     // exp may overflow to inf (or underflow to 0) for a huge nu * delta: the clamp absorbs both.
     lambda_ = std::clamp(lambda_ * std::exp(nu_ * c_.delta()), lambda_min_, lambda_max_);
+    c_.record(in, true, c_.delta() >= 0.0, beta());
   }
 
   std::map<std::string, double> metrics() const override {
@@ -63,7 +72,7 @@ class GecoScheduler : public Scheduler {
   }
 
  private:
-  plugins::ConstraintAverage c_;
+  ConstraintAverage c_;
   double nu_, lambda_min_, lambda_max_;
   double lambda_;
 };

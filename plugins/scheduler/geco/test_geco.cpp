@@ -105,3 +105,32 @@ TEST(Geco, RejectsInconsistentClamp) {
 }
 
 }  // namespace
+
+TEST(Geco, BindingShareAndTheStepBetaReachesOne) {
+  // alpha = 0: C_hat = C_ba; a step binds when C_hat >= threshold.
+  auto s = priorlab::test::make<priorlab::Scheduler>("geco", {{"threshold", 0.5}, {"alpha", 0.0}, {"nu", 1.0}});
+  priorlab::SchedulerInput in;
+  for (const auto& [step, c] : std::vector<std::pair<std::int64_t, double>>{{0, 0.7}, {1, 0.1}, {2, 0.5}}) {
+    in.step = step;
+    in.nll_per_dim = c;
+    s->update(in);
+  }
+  // lambda: e^0.2 (beta 0.82, bound), e^-0.2 (beta 1.22 >= 1 at step 2, not bound), unchanged
+  // at delta = 0 (bound).
+  EXPECT_DOUBLE_EQ(s->beta(), std::exp(0.2));
+  const auto m = s->metrics();
+  EXPECT_DOUBLE_EQ(m.at("binding_share"), 2.0 / 3.0);
+  EXPECT_EQ(m.at("beta_one_step"), 2);
+}
+
+TEST(Geco, GuardSaysBetaWillRiseToItsClamp) {
+  priorlab::ConstraintBaseline b;
+  b.squared_error_per_dim = 0.046;
+  const auto s = priorlab::test::make<priorlab::Scheduler>(
+      "geco", {{"threshold", 0.07}, {"measure", "squared_error"}, {"lambda_min", 1e-6}});
+  const auto report = s->check_baseline(b);
+  EXPECT_EQ(report.at("can_bind"), false);
+  const std::string w = report.at("warning");
+  EXPECT_NE(w.find("geco: threshold 0.07 on the per-dimension squared_error is at or above 0.046"), std::string::npos) << w;
+  EXPECT_NE(w.find("beta = 1/lambda will rise to 1e+06"), std::string::npos) << w;
+}

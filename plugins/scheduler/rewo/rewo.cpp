@@ -2,7 +2,7 @@
 // Eq. 12, 13, Alg. 1).
 //
 // Each step (update() runs after the optimiser step, with that step's batch statistics):
-//   Ĉ_t = (1 - alpha) C_ba + alpha Ĉ_{t-1},  Ĉ_0 = C_ba            (constraint.hpp)
+//   Ĉ_t = (1 - alpha) C_ba + alpha Ĉ_{t-1},  Ĉ_0 = C_ba            (priorlab/constraint.hpp)
 //   initial phase: beta = beta_init frozen, only encoder/decoder train (train_prior() false),
 //                  until Ĉ_t < threshold first holds; the switch is permanent.
 //   main phase:    beta <- beta * exp(nu * f(beta, delta; tau) * delta),  delta = Ĉ_t - threshold,
@@ -10,13 +10,13 @@
 //                  beta clamped to (0, 1].
 // As in Alg. 1 the step on which the switch happens already updates beta. H(0) = 0, which is
 // immaterial: f is multiplied by delta, so delta = 0 leaves beta unchanged for either choice.
+// A main-phase step binds when beta < 1 after it: the constraint holds beta below the ELBO's.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <priorlab/constraint.hpp>
 #include <priorlab/sdk.hpp>
-
-#include "../constraint.hpp"
 
 namespace {
 
@@ -26,7 +26,7 @@ class RewoScheduler : public Scheduler {
  public:
   static OptionSet options() {
     OptionSet set;
-    plugins::ConstraintAverage::declare(set);
+    ConstraintAverage::declare(set);
     set.add(Option::real("nu", 1.0).greater_than(0).help("beta update rate nu (paper: 1; pendulum 5)"));
     set.add(Option::real("tau", 3.0).greater_than(0).help("slope tau of tanh(tau (beta - 1)) while the constraint holds"));
     set.add(Option::real("beta_init", 1e-6).greater_than(0).max(1).help("beta during the initial phase, in (0, 1]"));
@@ -52,20 +52,17 @@ class RewoScheduler : public Scheduler {
   bool train_prior() const override { return main_; }
   std::string phase() const override { return main_ ? "main" : "initial"; }
 
+  nlohmann::json check_baseline(const ConstraintBaseline& baseline) override {
+    return c_.check_baseline(baseline, "rewo",
+                             "REWO will leave its initial phase as soon as the autoencoder meets it and then act like "
+                             "beta = 1 (beta rises to 1 and stays)");
+  }
+
   void update(const SchedulerInput& in) override {
     c_.update(in);
     if (!main_ && c_.satisfied()) main_ = true;  // permanent
-    if (!main_) return;
-    ++main_steps_;
-    if ((main_steps_ - 1) % update_every_ != 0) return;
-    const double delta = c_.delta();
-    const double heaviside = delta > 0.0 ? 1.0 : 0.0;  // H(0) = 0 (immaterial, see top)
-    const double f = (1.0 - heaviside) * std::tanh(tau_ * (beta_ - 1.0)) - heaviside;
-    double factor = std::exp(nu_ * f * delta);
-    if (max_factor_ > 0.0) factor = std::clamp(factor, 1.0 / max_factor_, max_factor_);
-    // (0, 1]: 1 is a fixed point of the update (tanh(0) = 0); the lower end only guards
-    // against underflow to 0, from which a multiplicative update could never recover.
-    beta_ = std::clamp(beta_ * factor, std::numeric_limits<double>::min(), 1.0);
+    if (main_) update_beta();
+    c_.record(in, main_, main_ && beta_ < 1.0, beta_);
   }
 
   std::map<std::string, double> metrics() const override { return c_.metrics(); }
@@ -81,7 +78,21 @@ class RewoScheduler : public Scheduler {
   }
 
  private:
-  plugins::ConstraintAverage c_;
+  // One main-phase step of Eq. 12 (every update_every steps, from the switch step on).
+  void update_beta() {
+    ++main_steps_;
+    if ((main_steps_ - 1) % update_every_ != 0) return;
+    const double delta = c_.delta();
+    const double heaviside = delta > 0.0 ? 1.0 : 0.0;  // H(0) = 0 (immaterial, see top)
+    const double f = (1.0 - heaviside) * std::tanh(tau_ * (beta_ - 1.0)) - heaviside;
+    double factor = std::exp(nu_ * f * delta);
+    if (max_factor_ > 0.0) factor = std::clamp(factor, 1.0 / max_factor_, max_factor_);
+    // (0, 1]: 1 is a fixed point of the update (tanh(0) = 0); the lower end only guards
+    // against underflow to 0, from which a multiplicative update could never recover.
+    beta_ = std::clamp(beta_ * factor, std::numeric_limits<double>::min(), 1.0);
+  }
+
+  ConstraintAverage c_;
   double nu_, tau_;
   std::int64_t update_every_;
   double max_factor_;

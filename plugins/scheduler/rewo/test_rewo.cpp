@@ -209,3 +209,56 @@ TEST(Rewo, RejectsDegenerateOptions) {
 }
 
 }  // namespace
+
+namespace {
+SchedulerInput at_step(std::int64_t step, double nll) {
+  SchedulerInput in;
+  in.step = step;
+  in.nll_per_dim = nll;
+  return in;
+}
+}  // namespace
+
+TEST(Rewo, BindingShareAndTheStepBetaReachesOne) {
+  // alpha = 0: C_hat = C_ba. A main-phase step binds when beta < 1 after its update.
+  auto s = make_rewo({{"threshold", 0.5}, {"alpha", 0.0}, {"nu", 1.0}, {"tau", 3.0}, {"beta_init", 0.5}});
+  s->update(at_step(0, 1.0));  // initial phase: not counted
+  EXPECT_EQ(s->metrics().count("binding_share"), 0u);
+  s->update(at_step(1, 0.2));  // switch; delta -0.3: beta 0.5 exp(0.3 tanh(1.5)) = 0.656 < 1: bound
+  expect_rel(s->beta(), 0.5 * std::exp(0.3 * std::tanh(1.5)));
+  s->update(at_step(2, 0.6));  // delta 0.1: beta falls: bound
+  s->update(at_step(3, -9.5));  // delta -10: exp(10 |tanh(3 (beta - 1))|) > 2: beta clamps at 1: not bound
+  EXPECT_EQ(s->beta(), 1.0);
+  s->update(at_step(4, 0.2));  // beta = 1 is a fixed point: not bound
+  const auto m = s->metrics();
+  EXPECT_DOUBLE_EQ(m.at("binding_share"), 2.0 / 4.0);  // 2 of the 4 main-phase steps
+  EXPECT_EQ(m.at("beta_one_step"), 4);                  // steps done when beta first reached 1
+  // The record travels with the state (resume-exact).
+  auto t = make_rewo({{"threshold", 0.5}, {"alpha", 0.0}, {"beta_init", 0.5}});
+  t->load_state(s->state());
+  EXPECT_EQ(t->metrics(), m);
+}
+
+TEST(Rewo, GuardSaysWhenTheThresholdCannotBind) {
+  priorlab::ConstraintBaseline b;
+  b.squared_error_per_dim = 0.046;
+  b.nll_per_dim = 0.93;
+  b.examples = 100;
+  const json ok = make_rewo({{"threshold", 0.01}, {"measure", "squared_error"}})->check_baseline(b);
+  EXPECT_EQ(ok.at("can_bind"), true);
+  EXPECT_EQ(ok.at("baseline"), 0.046);
+  EXPECT_FALSE(ok.contains("warning"));
+  // At or above the baseline: the line names both numbers and what REWO will do.
+  for (double threshold : {0.046, 0.07}) {
+    const json bad = make_rewo({{"threshold", threshold}, {"measure", "squared_error"}})->check_baseline(b);
+    EXPECT_EQ(bad.at("can_bind"), false);
+    const std::string w = bad.at("warning");
+    EXPECT_NE(w.find("cannot bind"), std::string::npos) << w;
+    EXPECT_NE(w.find("0.046"), std::string::npos) << w;
+    EXPECT_NE(w.find("act like beta = 1"), std::string::npos) << w;
+  }
+  // The nll measure compares with the nll baseline; an unknown baseline decides nothing.
+  EXPECT_EQ(make_rewo({{"threshold", 0.5}})->check_baseline(b).at("can_bind"), true);
+  b.nll_per_dim = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_TRUE(make_rewo({{"threshold", 0.5}})->check_baseline(b).at("can_bind").is_null());
+}

@@ -32,6 +32,11 @@ class PRIORLAB_API Network : public torch::nn::Module {
 
   /// The decoder mean in data space for decode()'s output: [..., *S].
   virtual torch::Tensor mean(const torch::Tensor& params) = 0;
+
+  /// The decoder output whose mean is `mean` ([*S] -> [*S]): mean(params_for_mean(m)) = m, up
+  /// to clamping at the ends of (0, 1). The trainer scores the mean image through it (the
+  /// constraint baseline). The default, undefined, says the network cannot tell.
+  virtual torch::Tensor params_for_mean(const torch::Tensor& mean);
 };
 
 }  // namespace priorlab

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -18,6 +19,16 @@ struct SchedulerInput {
   double epoch = 0.0;                  ///< (step + 1) / steps_per_epoch: epochs completed
   double nll_per_dim = 0.0;            ///< batch mean of -log p(x|z) / data dimension
   double squared_error_per_dim = 0.0;  ///< batch mean of ||x - mean||^2 / data dimension
+};
+
+/// The error that a decoder ignoring z attains on the training split, per data dimension, in
+/// both constraint measures: it predicts the training mean for every example. A threshold at or
+/// above it is met by a collapsed model, so the constraint cannot bind (DESIGN §4). The trainer
+/// measures it before the first step and hands it to the scheduler (check_baseline).
+struct ConstraintBaseline {
+  double nll_per_dim = std::numeric_limits<double>::quiet_NaN();  ///< mean of -log p(x | mean image) / D; NaN when the network cannot say
+  double squared_error_per_dim = std::numeric_limits<double>::quiet_NaN();  ///< mean of ||x - mean image||^2 / D
+  std::int64_t examples = 0;  ///< training examples measured
 };
 
 class PRIORLAB_API Scheduler {
@@ -40,6 +51,12 @@ class PRIORLAB_API Scheduler {
 
   /// Extra scalars to log each step (e.g. "C_hat", "kappa2", "lambda"); may be empty.
   virtual std::map<std::string, double> metrics() const = 0;
+
+  /// Called before training with the baseline error. A constrained scheduler returns its guard
+  /// report (ConstraintAverage::check_baseline: measure, threshold, baseline, can_bind, and a
+  /// "warning" line when the threshold cannot bind), which the host prints and records in
+  /// summary.json; the default (no constraint) returns null.
+  virtual nlohmann::json check_baseline(const ConstraintBaseline& baseline);
 
   /// Everything update() changed, for checkpoints; load_state(state()) restores it exactly.
   virtual nlohmann::json state() const = 0;

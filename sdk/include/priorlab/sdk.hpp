@@ -1,6 +1,7 @@
 // Everything a plugin author needs.
 #pragma once
 
+#include "priorlab/constraint.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/likelihood.hpp"
 #include "priorlab/math.hpp"

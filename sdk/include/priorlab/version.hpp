@@ -10,5 +10,5 @@
 // the handshake records in abi.hpp (added, removed or reordered fields). A plugin built against
 // another value is refused before any of its C++ symbols is touched.
 #ifndef PRIORLAB_ABI_VERSION
-#define PRIORLAB_ABI_VERSION 3  // 3: BuildContext and EvalContext carry the pipeline's dtype
+#define PRIORLAB_ABI_VERSION 4  // 3: BuildContext and EvalContext carry the dtype; 4: Network::params_for_mean, Scheduler::check_baseline
 #endif
