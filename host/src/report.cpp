@@ -438,7 +438,11 @@ std::string run_report_html(const fs::path& dir) {
     if (summary.contains("evaluators") && summary["evaluators"].is_object())
       for (const auto& [e, m] : summary["evaluators"].items()) card(e, m);
     card("train (last interval)", summary.value("train", json()));
-    card("constraint guard", guard);
+    if (guard.is_object()) {  // its warning stands above, in full
+      json numbers = guard;
+      numbers.erase("warning");
+      card("constraint guard", numbers);
+    }
     b += "</div>\n";
   }
 
