@@ -158,22 +158,13 @@ TEST(Pipeline, ShippedConfigsValidate) {
   if (!PRIORLAB_WITH_OPENCV) not_built.insert("image_folder");
   if (!PRIORLAB_WITH_MATIO) not_built.insert("omniglot");
   int count = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(PRIORLAB_SOURCE_DIR "/configs")) {
-    if (e.path().extension() != ".json") continue;
-    SCOPED_TRACE(e.path().string());
-    const json j = load_json_file(e.path().string());
-    if (j.is_object() && j.contains("dataset") && not_built.count(j["dataset"].value("plugin", ""))) {
-      EXPECT_FALSE(test::registry().find_any(j["dataset"]["plugin"].get<std::string>()));
+  for (const auto& [source, raw] : test::shipped_pipelines()) {
+    SCOPED_TRACE(source);
+    if (raw.is_object() && raw.contains("dataset") && not_built.count(raw["dataset"].value("plugin", ""))) {
+      EXPECT_FALSE(test::registry().find_any(raw["dataset"]["plugin"].get<std::string>()));
       continue;
     }
-    if (j.is_object() && j.contains("base")) {
-      const SweepPlan plan = load_sweep(e.path().string());
-      EXPECT_FALSE(plan.runs.empty());
-      for (const auto& run : plan.runs)
-        EXPECT_NO_THROW(resolve_pipeline(test::registry(), run.pipeline, e.path().string() + ": run " + run.name, run.name));
-    } else {
-      EXPECT_NO_THROW(resolve_pipeline(test::registry(), j, e.path().string(), "x"));
-    }
+    EXPECT_NO_THROW(resolve_pipeline(test::registry(), raw, source, "x"));
     ++count;
   }
   EXPECT_GE(count, 1);

@@ -15,7 +15,6 @@
 #include <gtest/gtest.h>
 
 #include "run.hpp"
-#include "sweep.hpp"
 #include "test_util.hpp"
 #include "trainer.hpp"
 
@@ -72,26 +71,6 @@ json shortened(json c, const std::string& dtype) {
   return c;
 }
 
-// Every shipped pipeline: the plain configs and every run of every sweep file (seed 0 only;
-// the seeds change no code path). Each once, named by where it came from.
-std::vector<std::pair<std::string, json>> shipped_pipelines() {
-  std::vector<std::pair<std::string, json>> out;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(PRIORLAB_SOURCE_DIR "/configs"))
-    if (e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    const json j = load_json_file(f.string());
-    if (j.is_object() && j.contains("base")) {
-      for (const auto& run : load_sweep(f.string()).runs)
-        if (run.pipeline.value("seed", 0) == 0) out.emplace_back(f.string() + ": run " + run.name, run.pipeline);
-    } else {
-      out.emplace_back(f.string(), j);
-    }
-  }
-  return out;
-}
-
 void expect_tensor(const torch::Tensor& t, torch::Dtype dtype, const torch::Device& device, const std::string& what) {
   ASSERT_TRUE(t.defined()) << what;
   EXPECT_EQ(t.scalar_type(), dtype) << what;
@@ -144,7 +123,7 @@ void run_in(const std::string& source, const json& raw, const std::string& dtype
 }  // namespace
 
 TEST(Precision, EveryShippedPipelineTrainsAndEvaluatesInFloat64) {
-  const auto pipelines = shipped_pipelines();
+  const auto pipelines = test::shipped_pipelines(/*seed_zero_only=*/true);
   ASSERT_GE(pipelines.size(), 20u);  // 7 pendulum, 10 MNIST, 6 dataset configs, the ablation grid
   std::set<std::string> plugins;
   for (const auto& [source, raw] : pipelines) {

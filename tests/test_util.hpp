@@ -2,6 +2,7 @@
 // options, and running the CLI.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -17,6 +19,7 @@
 
 #include "pipeline.hpp"
 #include "registry.hpp"
+#include "sweep.hpp"
 
 namespace priorlab::test {
 
@@ -90,6 +93,30 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
   std::FILE* f = std::fopen(p.c_str(), "wb");
   std::fwrite(text.data(), 1, text.size(), f);
   std::fclose(f);
+}
+
+/// Every pipeline shipped in configs/, files in sorted order, each named by where it came from:
+/// each plain config, and each run of each sweep file (a JSON object with a "base"; one that
+/// plans no run is a test failure). `seed_zero_only` keeps a sweep's seed-0 runs alone (its
+/// seeds change no code path).
+inline std::vector<std::pair<std::string, json>> shipped_pipelines(bool seed_zero_only = false) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(PRIORLAB_SOURCE_DIR "/configs"))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<std::pair<std::string, json>> out;
+  for (const auto& f : files) {
+    const json j = host::load_json_file(f.string());
+    if (!(j.is_object() && j.contains("base"))) {
+      out.emplace_back(f.string(), j);
+      continue;
+    }
+    const host::SweepPlan plan = host::load_sweep(f.string());
+    if (plan.runs.empty()) ADD_FAILURE() << f << " plans no run";
+    for (const auto& run : plan.runs)
+      if (!seed_zero_only || run.pipeline.value("seed", 0) == 0) out.emplace_back(f.string() + ": run " + run.name, run.pipeline);
+  }
+  return out;
 }
 
 /// A file's bytes ("" when it cannot be read).
