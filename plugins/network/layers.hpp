@@ -69,13 +69,18 @@ inline void he_init_linear_layers(torch::nn::Module& module) {
   }
 }
 
+/// The bounds of the encoder's log-variance head (read by LogvarBounds below).
+inline OptionSet& declare_logvar_bounds(OptionSet& set, double min_default, double max_default) {
+  set.add(Option::real("logvar_min", min_default).help("lower clamp (Hardtanh) of the encoder's log-variance"));
+  set.add(Option::real("logvar_max", max_default).help("upper clamp (Hardtanh) of the encoder's log-variance"));
+  return set;
+}
+
 /// The options every image network declares first: latent_dim, and the bounds of the
 /// log-variance head (the VampPrior code's Hardtanh(-6, 2)).
 inline OptionSet& declare_latent_options(OptionSet& set) {
   set.add(Option::integer("latent_dim", 32).min(1).help("dimension D of z (32 for the paper's image experiments)"));
-  set.add(Option::real("logvar_min", -6.0).help("lower clamp (Hardtanh) of the encoder's log-variance"));
-  set.add(Option::real("logvar_max", 2.0).help("upper clamp (Hardtanh) of the encoder's log-variance"));
-  return set;
+  return declare_logvar_bounds(set, -6.0, 2.0);
 }
 
 /// The SDK's likelihood options (Likelihood::options(), one declaration for every network)
