@@ -2,8 +2,8 @@
 // beta (log scale), the constraint C_hat_t against its threshold kappa^2, and rate and
 // distortion against the step. For a constrained scheduler it also reports the two figures that
 // say whether the constraint acted: the share of main-phase steps in which it bound
-// (binding_share: C_hat >= threshold for GECO, beta < 1 for REWO) and the first step at which
-// beta reached 1 (beta_one_step; absent when it never did), as the scheduler counted them every
+// (binding_share: C_hat >= threshold) and the first step at which beta came within 1e-3 of 1
+// (beta_one_step; absent when it never did), as the scheduler counted them every
 // step and logged them with the last metrics line.
 #include <fstream>
 #include <set>

@@ -62,7 +62,10 @@ class RewoScheduler : public Scheduler {
     c_.update(in);
     if (!main_ && c_.satisfied()) main_ = true;  // permanent
     if (main_) update_beta();
-    c_.record(in, main_, main_ && beta_ < 1.0, beta_);
+    // A main-phase step binds when C_hat >= threshold (delta >= 0: the constraint pushes beta
+    // down), as for GECO. Not "beta < 1": beta approaches 1 only asymptotically, so that would
+    // count every step of a run whose constraint is comfortably met.
+    c_.record(in, main_, main_ && c_.delta() >= 0.0, beta_);
   }
 
   std::map<std::string, double> metrics() const override { return c_.metrics(); }

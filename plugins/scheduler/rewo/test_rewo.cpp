@@ -220,23 +220,40 @@ SchedulerInput at_step(std::int64_t step, double nll) {
 }  // namespace
 
 TEST(Rewo, BindingShareAndTheStepBetaReachesOne) {
-  // alpha = 0: C_hat = C_ba. A main-phase step binds when beta < 1 after its update.
+  // alpha = 0: C_hat = C_ba. A main-phase step binds when C_hat >= threshold after it.
   auto s = make_rewo({{"threshold", 0.5}, {"alpha", 0.0}, {"nu", 1.0}, {"tau", 3.0}, {"beta_init", 0.5}});
   s->update(at_step(0, 1.0));  // initial phase: not counted
   EXPECT_EQ(s->metrics().count("binding_share"), 0u);
-  s->update(at_step(1, 0.2));  // switch; delta -0.3: beta 0.5 exp(0.3 tanh(1.5)) = 0.656 < 1: bound
+  s->update(at_step(1, 0.2));  // switch; delta -0.3: beta 0.5 exp(0.3 tanh(1.5)) = 0.656 rises: not bound
   expect_rel(s->beta(), 0.5 * std::exp(0.3 * std::tanh(1.5)));
   s->update(at_step(2, 0.6));  // delta 0.1: beta falls: bound
   s->update(at_step(3, -9.5));  // delta -10: exp(10 |tanh(3 (beta - 1))|) > 2: beta clamps at 1: not bound
   EXPECT_EQ(s->beta(), 1.0);
-  s->update(at_step(4, 0.2));  // beta = 1 is a fixed point: not bound
+  s->update(at_step(4, 0.5));  // delta 0: beta = 1 stays (exp(0)), and C_hat = threshold: bound
   const auto m = s->metrics();
-  EXPECT_DOUBLE_EQ(m.at("binding_share"), 2.0 / 4.0);  // 2 of the 4 main-phase steps
+  EXPECT_DOUBLE_EQ(m.at("binding_share"), 2.0 / 4.0);  // steps 2 and 4 of the 4 main-phase steps
   EXPECT_EQ(m.at("beta_one_step"), 4);                  // steps done when beta first reached 1
   // The record travels with the state (resume-exact).
   auto t = make_rewo({{"threshold", 0.5}, {"alpha", 0.0}, {"beta_init", 0.5}});
   t->load_state(s->state());
   EXPECT_EQ(t->metrics(), m);
+}
+
+TEST(Rewo, BetaWithinOneThousandthOfOneCountsAsReachingOne) {
+  // REWO's beta approaches 1 geometrically and need never equal it.
+  auto s = make_rewo({{"threshold", 0.5}, {"alpha", 0.0}, {"nu", 1.0}, {"tau", 3.0}, {"beta_init", 0.998}});
+  s->update(at_step(0, 0.6));  // initial phase, beta 0.998
+  s->update(at_step(1, 0.4));  // switch; delta -0.1
+  const double b1 = 0.998 * std::exp(0.1 * std::tanh(3 * 0.002));
+  expect_rel(s->beta(), b1);
+  ASSERT_LT(b1, 0.999);
+  EXPECT_EQ(s->metrics().count("beta_one_step"), 0u);
+  s->update(at_step(2, 0.35));  // delta -0.15
+  const double b2 = b1 * std::exp(0.15 * std::tanh(3 * (1 - b1)));
+  expect_rel(s->beta(), b2);
+  ASSERT_GE(b2, 0.999);
+  ASSERT_LT(b2, 1.0);
+  EXPECT_EQ(s->metrics().at("beta_one_step"), 3);
 }
 
 TEST(Rewo, GuardSaysWhenTheThresholdCannotBind) {
