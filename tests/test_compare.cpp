@@ -178,3 +178,26 @@ TEST(Compare, RunsWithOneNameButDifferentPipelinesAreNotPooled) {
   EXPECT_EQ(c.rows[1].label, "two/x");
   EXPECT_EQ(c.rows[1].cells[0]->n, 1);
 }
+
+TEST(Compare, CommandDrawsTheBetaAndConstraintCurvesOfEveryRunWhenTheyHaveMetrics) {
+  test::TempDir dir;
+  write_grid(dir.path() / "grid");
+  // Without metrics lines there is nothing to draw, and no picture is claimed.
+  const auto bare = test::run_cli("compare grid --metrics mae_rad", dir.str());
+  ASSERT_EQ(bare.exit_code, 0) << bare.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "grid" / "comparison_curves.png"));
+  EXPECT_EQ(bare.output.find("picture:"), std::string::npos) << bare.output;
+
+  for (const char* run : {"prior=a,seed=0", "prior=b,seed=0"}) {
+    std::string lines;
+    for (int step = 100; step <= 500; step += 100)
+      lines += json{{"step", step}, {"beta", 1e-6 * step}, {"squared_error_per_dim", 0.1 / step}, {"threshold", 0.0004}}
+                   .dump() +
+               "\n";
+    test::write_text(dir.path() / "grid" / run / "metrics.jsonl", lines + "{\"step\": 6");  // last line cut by a kill
+  }
+  const auto r = test::run_cli("compare grid --metrics mae_rad", dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_picture(dir.path() / "grid" / "comparison_curves.png");
+  EXPECT_EQ(r.output.find("picture: ") != std::string::npos, bool(PRIORLAB_WITH_OPENCV)) << r.output;
+}

@@ -102,8 +102,10 @@ int main(int argc, char** argv) {
     if (*compare) {
       const Comparison c = compare_runs(compare_dir, compare_metrics);
       write_comparison(c);
+      const std::string curves = write_comparison_curves(c);
       std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
                 << (c.dir / "comparison.csv").string() << std::endl;
+      if (!curves.empty()) std::cout << "picture: " << curves << std::endl;
       return kOk;
     }
     if (*report) return write_reports(report_dir);

@@ -13,6 +13,7 @@
 #include "pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
+#include "priorlab/plot.hpp"
 #include "priorlab/version.hpp"
 #include "progress.hpp"
 
@@ -695,6 +696,70 @@ std::string folder_report_html(const Comparison& c, const json& state) {
     if (!on_disk.count(n)) run_row(n, "", planned[n].value("status", "pending"), "", "", planned[n].value("error", ""));
   b += "</table>\n";
   return page((state.is_object() ? "priorlab sweep " : "priorlab runs in ") + title, b);
+}
+
+std::string write_comparison_curves(const Comparison& c) {
+  std::vector<const RunRecord*> runs;
+  for (const auto& row : c.rows) runs.insert(runs.end(), row.runs.begin(), row.runs.end());
+  std::string measure = "squared_error_per_dim";
+  for (const auto* r : runs) {
+    const json cfg = read_json_or_null(r->dir / "config.json");
+    if (cfg.is_object() && cfg.contains("scheduler")) {
+      measure = constraint_key(cfg);
+      break;
+    }
+  }
+  LinePanel beta{{}, "beta", true}, constraint{{}, measure + " (interval mean); thresholds dashed", true};
+  std::set<double> thresholds;
+  double x0 = INFINITY, x1 = -INFINITY;
+  bool any = false;
+  // Legend labels: the axis values ("0.5,1.5e-3" for "sigma=0.5,kappa2=1.5e-3"), with the seed when a
+  // combination has several runs; the axis names go into the panel titles.
+  std::map<const RunRecord*, std::string> labels;
+  for (const auto& row : c.rows)
+    for (const auto* r : row.runs) {
+      std::string label;
+      for (const auto& v : row.axes) label += (label.empty() ? "" : ",") + v;
+      if (label.empty()) label = row.label;
+      const auto seed = r->name.rfind("seed");
+      if (row.runs.size() > 1) label += " " + (seed == std::string::npos ? r->name : r->name.substr(seed));
+      labels[r] = label;
+    }
+  std::string axes;
+  for (const auto& a : c.axis_columns) axes += (axes.empty() ? "" : ",") + a;
+  if (!axes.empty()) beta.title += " by " + axes, constraint.title = measure + " by " + axes + " (interval mean); thresholds dashed";
+  size_t index = 0;
+  for (const auto* r : runs) {
+    const bool dashed = (index++ / 10) % 2 == 1;  // the palette has ten colours: tell the second ten apart
+    LineSeries b{{}, {}, labels[r], dashed}, k{{}, {}, labels[r], dashed};
+    for (const auto& l : read_metrics_lines(r->dir / "metrics.jsonl")) {
+      if (!l.contains("step") || !l["step"].is_number()) continue;
+      const double step = l["step"].get<double>();
+      if (l.contains("beta") && l["beta"].is_number()) b.x.push_back(step), b.y.push_back(l["beta"].get<double>());
+      if (l.contains(measure) && l[measure].is_number()) k.x.push_back(step), k.y.push_back(l[measure].get<double>());
+      if (l.contains("threshold") && l["threshold"].is_number()) thresholds.insert(l["threshold"].get<double>());
+      x0 = std::min(x0, step), x1 = std::max(x1, step);
+    }
+    any = any || !b.x.empty() || !k.x.empty();
+    beta.series.push_back(std::move(b));
+    constraint.series.push_back(std::move(k));
+  }
+  if (!any) return "";
+  for (double t : thresholds) {
+    LineSeries line{{}, {}, "threshold " + format_number(t), true};
+    for (int i = 0; i <= 80; ++i) line.x.push_back(x0 + (x1 - x0) * i / 80.0), line.y.push_back(t);  // points to dash
+    constraint.series.push_back(std::move(line));
+  }
+  auto positive = [](const LinePanel& p) {
+    for (const auto& s : p.series)
+      for (double y : s.y)
+        if (std::isfinite(y) && y <= 0) return false;
+    return true;
+  };
+  beta.log_y = positive(beta);
+  constraint.log_y = positive(constraint);
+  const fs::path path = c.dir / "comparison_curves.png";
+  return save_line_panels(path.string(), {beta, constraint}, "step") ? path.string() : "";
 }
 
 void write_folder_report(const Comparison& c, const json& state) {

@@ -60,6 +60,12 @@ std::string folder_report_html(const Comparison& comparison, const nlohmann::jso
 /// Writes comparison.dir/report.html atomically.
 void write_folder_report(const Comparison& comparison, const nlohmann::json& state = nullptr);
 
+/// comparison.dir/comparison_curves.png: beta and the constraint measure (interval means from
+/// metrics.jsonl) of every run in the table against the step, one line per run, the thresholds
+/// dashed, log scales where all values are positive. Returns the path written, or "" when no run
+/// has metrics lines or the build has no pictures.
+std::string write_comparison_curves(const Comparison& comparison);
+
 /// `priorlab report DIR`: a run directory gets its report.html; a folder gets one for every run
 /// under it and its own (with DIR/status.json as the state when it is a sweep's folder).
 /// Prints the paths written; returns an exit code.

@@ -709,10 +709,12 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
   try {
     const Comparison c = compare_runs(dir, req.metrics.empty() ? plan.metrics : req.metrics);
     write_comparison(c);
+    const std::string curves = write_comparison_curves(c);
     write_folder_report(c, state);
     std::cout << "\n"
               << comparison_markdown(c) << "\ncomparison: " << (dir / "comparison.md").string() << ", "
-              << (dir / "comparison.csv").string() << "\nreport: " << (dir / "report.html").string() << std::endl;
+              << (dir / "comparison.csv").string() << (curves.empty() ? "" : "\npicture: " + curves)
+              << "\nreport: " << (dir / "report.html").string() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "priorlab: error: comparison of " << dir.string() << ": " << one_line(e.what()) << std::endl;
     if (code == kOk) code = kFailed;

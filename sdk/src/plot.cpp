@@ -187,7 +187,10 @@ bool save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
 
 bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
   if (panels.empty()) throw Error(path, "no panels to plot");
-  const int width = 760, height = 220, margin = 55, gap = 50;
+  // Panels grow with their legend (16 px per series), so that no label is cut off.
+  size_t most = 0;
+  for (const auto& p : panels) most = std::max(most, p.series.size());
+  const int width = 760, height = std::max(220, 16 * static_cast<int>(most) + 10), margin = 55, gap = 50;
   cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + 170, CV_8UC3, kWhite);
   for (size_t k = 0; k < panels.size(); ++k) {
     const auto& panel = panels[k];
