@@ -321,6 +321,17 @@ std::string constraint_key(const json& config) {
   return "squared_error_per_dim";
 }
 
+// The measure of a set of runs' constraint: that of the first run whose scheduler names one.
+std::string runs_constraint_key(const std::vector<const RunRecord*>& runs) {
+  for (const auto* r : runs) {
+    const json cfg = read_json_or_null(r->dir / "config.json");
+    if (cfg.is_object() && cfg.contains("scheduler") && cfg["scheduler"].contains("options") &&
+        cfg["scheduler"]["options"].contains("measure"))
+      return constraint_key(cfg);
+  }
+  return "squared_error_per_dim";
+}
+
 const char* const kStyle = R"(<style>
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 main{max-width:1220px;margin:0 auto;padding:20px 28px 40px}
@@ -610,15 +621,9 @@ std::string folder_report_html(const Comparison& c, const json& state) {
   for (const auto* r : c.incomplete) curves.emplace_back(r, c.rows.size() + curves.size());
   if (!curves.empty()) {
     b += "<h2 id=\"curves\">Training curves</h2>\n";
-    std::string measure = "squared_error_per_dim";
-    for (const auto& [r, i] : curves) {
-      const json cfg = read_json_or_null(r->dir / "config.json");
-      if (cfg.is_object() && cfg.contains("scheduler") && cfg["scheduler"].contains("options") &&
-          cfg["scheduler"]["options"].contains("measure")) {
-        measure = constraint_key(cfg);
-        break;
-      }
-    }
+    std::vector<const RunRecord*> curve_runs;
+    for (const auto& [r, i] : curves) curve_runs.push_back(r);
+    const std::string measure = runs_constraint_key(curve_runs);
     SvgChart loss = make_chart("loss (nats per example)", 600, 320);
     SvgChart beta = make_chart("beta", 600, 320);
     SvgChart constraint = make_chart(measure + " (interval mean) and thresholds", 600, 320);
@@ -701,14 +706,7 @@ std::string folder_report_html(const Comparison& c, const json& state) {
 std::string write_comparison_curves(const Comparison& c) {
   std::vector<const RunRecord*> runs;
   for (const auto& row : c.rows) runs.insert(runs.end(), row.runs.begin(), row.runs.end());
-  std::string measure = "squared_error_per_dim";
-  for (const auto* r : runs) {
-    const json cfg = read_json_or_null(r->dir / "config.json");
-    if (cfg.is_object() && cfg.contains("scheduler")) {
-      measure = constraint_key(cfg);
-      break;
-    }
-  }
+  const std::string measure = runs_constraint_key(runs);
   LinePanel beta{{}, "beta", true}, constraint{{}, measure + " (interval mean); thresholds dashed", true};
   std::set<double> thresholds;
   double x0 = INFINITY, x1 = -INFINITY;
