@@ -296,7 +296,9 @@ SvgChart make_chart(std::string title, int width = 560, int height = 280) {
   return c;
 }
 
-bool all_positive(const std::vector<SvgSeries>& series) {
+// True when every finite value of the series (SvgSeries or LineSeries) is positive and there is one.
+template <class Series>
+bool all_positive(const std::vector<Series>& series) {
   bool any = false;
   for (const auto& s : series)
     for (double y : s.y) {
@@ -748,14 +750,8 @@ std::string write_comparison_curves(const Comparison& c) {
     for (int i = 0; i <= 80; ++i) line.x.push_back(x0 + (x1 - x0) * i / 80.0), line.y.push_back(t);  // points to dash
     constraint.series.push_back(std::move(line));
   }
-  auto positive = [](const LinePanel& p) {
-    for (const auto& s : p.series)
-      for (double y : s.y)
-        if (std::isfinite(y) && y <= 0) return false;
-    return true;
-  };
-  beta.log_y = positive(beta);
-  constraint.log_y = positive(constraint);
+  beta.log_y = all_positive(beta.series);
+  constraint.log_y = all_positive(constraint.series);
   const fs::path path = c.dir / "comparison_curves.png";
   return save_line_panels(path.string(), {beta, constraint}, "step") ? path.string() : "";
 }

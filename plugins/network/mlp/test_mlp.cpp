@@ -1,8 +1,6 @@
 // Network "mlp" against a one-unit encoder computed by hand, and the bounds of its log-variance
 // head: they keep a posterior that beta << 1 lets shrink without limit finite in float32.
 #include <cmath>
-#include <limits>
-#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
