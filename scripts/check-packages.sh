@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fails when the configure step found a package that scripts/setup.sh does not install.
 #
-# A CMake package found through a config file (every `<Name>_DIR` in the cache) or a pkg-config
-# module (every `pkgcfg_lib_<PREFIX>_<lib>`) comes from a file on disk; `dpkg -S` names the Debian
+# A CMake package found through a config file (every `<Name>_DIR` in the cache), a pkg-config
+# module (every `pkgcfg_lib_<PREFIX>_<lib>`) or FindProtobuf (its library and protoc) comes from a
+# file on disk; `dpkg -S` names the Debian
 # package that owns it. That owner must be one setup.sh installs, or a direct dependency
 # (Depends/Pre-Depends) of one it installs: anything else was on this machine by hand, and a
 # fresh machine will fail to configure (OpenCVConfig.cmake, owned by libopencv-dev, was such a case).
@@ -56,6 +57,10 @@ while IFS= read -r line; do
   value=${line#*=}
   [[ $value == *NOTFOUND* || -z $value ]] && continue
   case $key in
+    # Found by a find module (FindProtobuf), not a config file: the library and the compiler.
+    Protobuf_LIBRARY_RELEASE | Protobuf_PROTOC_EXECUTABLE)
+      [[ -e $value ]] || continue
+      file=$value ;;
     *_DIR)
       [[ -d $value ]] || continue
       # The config file inside the folder: <Name>Config.cmake or <name>-config.cmake.

@@ -212,7 +212,7 @@ cmd_build() {
     -DCMAKE_BUILD_TYPE=Release
     "-DCMAKE_PREFIX_PATH=$torch_prefix;$usr"
     "-DBoost_ROOT=$usr" -DBoost_NO_SYSTEM_PATHS=ON
-    -DPRIORLAB_WITH_OPENCV=OFF -DPRIORLAB_WITH_MATIO=OFF -DPRIORLAB_BUILD_TESTS=ON
+    -DPRIORLAB_WITH_OPENCV=OFF -DPRIORLAB_WITH_MATIO=OFF -DPRIORLAB_WITH_TENSORBOARD=OFF -DPRIORLAB_BUILD_TESTS=ON
     "-DCMAKE_CXX_FLAGS=$cxx_flags")
   # A CUDA torch's CMake files enable the CUDA language and look for the toolkit: name its nvcc,
   # and give the architecture so no GPU probe is compiled (9.0: Hopper; override with the variable).
@@ -331,7 +331,8 @@ cmd_run() {
   local m_iters=${main_iterations:-}
   if ((quick)); then m_iters=${m_iters:-300}; fi
   local m_set=(); [[ -z $m_iters ]] || m_set=(--set "training.iterations=$m_iters")
-  m_iters=${m_iters:-$(python3 -c 'import json; print(json.load(open("configs/pendulum/vhp_rewo.json"))["training"]["iterations"])')}
+  # The resolved pipeline: the config extends configs/pendulum/base.json, which holds the budget.
+  m_iters=${m_iters:-$("$exe" validate configs/pendulum/vhp_rewo.json | python3 -c 'import json, sys; print(json.load(sys.stdin)["training"]["iterations"])')}
   say "main job: configs/pendulum/vhp_rewo.json on $device, $m_iters iterations -> $logs/main-job.log"
   local m_rc=0 start; start=$(now)
   "$exe" run configs/pendulum/vhp_rewo.json --out "$runs" --force --set "device=$device" "${m_set[@]}" \

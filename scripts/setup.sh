@@ -23,9 +23,15 @@ packages=(
 # OpenCVConfig.cmake, which find_package(OpenCV) reads, is shipped by libopencv-dev alone.
 [[ " $* " == *" -DPRIORLAB_WITH_OPENCV=OFF "* ]] || packages+=(libopencv-dev)
 [[ " $* " == *" -DPRIORLAB_WITH_MATIO=OFF "* ]] || packages+=(libmatio-dev)   # MAT-files (omniglot's chardata.mat)
+# TensorBoard event files (PRIORLAB_WITH_TENSORBOARD): protobuf's library and protoc for the schema.
+[[ " $* " == *" -DPRIORLAB_WITH_TENSORBOARD=OFF "* ]] || packages+=(libprotobuf-dev protobuf-compiler)
 # The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp)
-# and checks scripts/gpu-check.sh's results JSON with python3 (tests/gpu_check_test.sh).
+# and checks scripts/gpu-check.sh's results JSON with python3 (tests/gpu_check_test.sh); the
+# TensorBoard test decodes event files with Python's protobuf (tests/tensorboard_test.py).
 if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium python3); fi
+if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* && " $* " != *" -DPRIORLAB_WITH_TENSORBOARD=OFF "* ]]; then
+  packages+=(python3-protobuf)
+fi
 if ((list_only)); then printf '%s\n' "${packages[@]}"; exit 0; fi
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tensorboard.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;
@@ -108,11 +109,16 @@ TEST(Cli, UnknownKeyWrongTypeAndOutOfRangeOption) {
   test::TempDir dir;
   const auto path = write_config(dir, test::small_pipeline());
   expect_located_failure(test::run_cli("run " + path + " --out runs --set network.options.hiden=[3]", dir.str()), 2,
-                         path + ": /network/options/hiden: unknown option 'hiden'", dir.path() / "runs");
+                         path + " (value from --set network.options.hiden=[3]): /network/options/hiden: unknown option 'hiden'",
+                         dir.path() / "runs");
   expect_located_failure(test::run_cli("run " + path + " --out runs --set scheduler.options.epochs=soon", dir.str()), 2,
-                         path + ": /scheduler/options/epochs: expected number > 0, found string \"soon\"", dir.path() / "runs");
+                         path + " (value from --set scheduler.options.epochs=soon): /scheduler/options/epochs: expected number > 0, "
+                                "found string \"soon\"",
+                         dir.path() / "runs");
   expect_located_failure(test::run_cli("run " + path + " --out runs --set training.learning_rate=-1", dir.str()), 2,
-                         path + ": /training/learning_rate: expected number > 0, found number -1", dir.path() / "runs");
+                         path + " (value from --set training.learning_rate=-1): /training/learning_rate: expected number > 0, "
+                                "found number -1",
+                         dir.path() / "runs");
 }
 
 TEST(Cli, PluginBuiltForAnotherAbiIsRefusedWithBothVersions) {
@@ -139,13 +145,17 @@ TEST(Cli, NanLossStopsWithTheStepAndLeavesOnlyWholeFiles) {
   EXPECT_EQ(status["status"], "failed");
   EXPECT_EQ(status["step"], 60);
   // Only whole files: the checkpoint at 50 (every 50 steps), no temporaries, no summary; the
-  // report shows the failure.
+  // report shows the failure; the TensorBoard file (tests/tensorboard_test.py decodes it whole).
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(run))
-    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), run).string());
+    if (e.is_regular_file()) {
+      const std::string f = fs::relative(e.path(), run).string();
+      files.push_back(f.rfind("tensorboard/events.out.tfevents.", 0) == 0 ? "tensorboard/events.out.tfevents.*" : f);
+    }
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files, (std::vector<std::string>{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl",
-                                             "report.html", "run.json"}));
+  std::vector<std::string> want{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl", "report.html", "run.json"};
+  if (host::tensorboard_enabled()) want.push_back("tensorboard/events.out.tfevents.*");
+  EXPECT_EQ(files, want);
   EXPECT_FALSE(checkpoint_tensors(run / "checkpoints" / "step_00000050.pt").empty());
 }
 

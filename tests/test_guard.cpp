@@ -99,7 +99,7 @@ TEST(Guard, ARunSaysOnceThatItsThresholdCannotBindAndRecordsIt) {
 TEST(Guard, FiresOnTheEarlierPendulumThresholdAndNotOnTheShippedOnes) {
   // The earlier reading, 0.07 on the per-pixel squared error: the generated pendulum's mean
   // image already reaches about 0.046 (issue 12), so the guard must say that it cannot bind.
-  json raw = load_json_file(PRIORLAB_SOURCE_DIR "/configs/pendulum/vhp_rewo.json");
+  json raw = load_pipeline_file(PRIORLAB_SOURCE_DIR "/configs/pendulum/vhp_rewo.json");
   raw["device"] = "cpu";
   raw["scheduler"]["options"]["threshold"] = 0.07;
   Pipeline p = build_pipeline(test::registry(), resolve_pipeline(test::registry(), raw, "vhp_rewo.json", "x"));
@@ -114,7 +114,7 @@ TEST(Guard, FiresOnTheEarlierPendulumThresholdAndNotOnTheShippedOnes) {
 
   // Every shipped pendulum config with a constrained scheduler: its threshold can bind.
   for (const char* name : {"vhp_rewo", "vhp_geco"}) {
-    json shipped = load_json_file(std::string(PRIORLAB_SOURCE_DIR "/configs/pendulum/") + name + ".json");
+    json shipped = load_pipeline_file(std::string(PRIORLAB_SOURCE_DIR "/configs/pendulum/") + name + ".json");
     shipped["device"] = "cpu";
     Pipeline q = build_pipeline(test::registry(), resolve_pipeline(test::registry(), shipped, name, "x"));
     const json r = q.scheduler->check_baseline(constraint_baseline(q));

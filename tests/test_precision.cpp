@@ -143,7 +143,7 @@ TEST(Precision, EveryShippedPipelineTrainsAndEvaluatesInFloat64) {
 
 TEST(Precision, Float32StaysFloat32) {
   // The default: the main job's pipeline, shortened, keeps every tensor in float32.
-  run_in("configs/pendulum/vhp_rewo.json", load_json_file(PRIORLAB_SOURCE_DIR "/configs/pendulum/vhp_rewo.json"),
+  run_in("configs/pendulum/vhp_rewo.json", load_pipeline_file(PRIORLAB_SOURCE_DIR "/configs/pendulum/vhp_rewo.json"),
          "float32");
 }
 

@@ -192,7 +192,8 @@ TEST(Sweep, BadSweepFileExitsTwoWithOneLineAndWritesNothing) {
   r = test::run_cli("sweep " + write_sweep(dir, small_sweep(axes, {0})) + " --out out", dir.str());
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_EQ(r.output.rfind(
-                "priorlab: error: s.json: run prior=bad,seed=0: /prior/options/sampels: unknown option 'sampels'", 0),
+                "priorlab: error: s.json: run prior=bad,seed=0 (value from s.json: /axes/0/values/1): /prior/options/sampels: "
+                "unknown option 'sampels'", 0),
             0u)
       << r.output;
   EXPECT_EQ(count(r.output, "\n"), 1u) << r.output;

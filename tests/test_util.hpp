@@ -98,15 +98,16 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
 /// Every pipeline shipped in configs/, files in sorted order, each named by where it came from:
 /// each plain config, and each run of each sweep file (a JSON object with a "base"; one that
 /// plans no run is a test failure). `seed_zero_only` keeps a sweep's seed-0 runs alone (its
-/// seeds change no code path).
+/// seeds change no code path). Each file's "extends" chain is followed; a base.json (the part an
+/// experiment's rows share, not a pipeline of its own) comes in through the rows extending it.
 inline std::vector<std::pair<std::string, json>> shipped_pipelines(bool seed_zero_only = false) {
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(PRIORLAB_SOURCE_DIR "/configs"))
-    if (e.path().extension() == ".json") files.push_back(e.path());
+    if (e.path().extension() == ".json" && e.path().filename() != "base.json") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   std::vector<std::pair<std::string, json>> out;
   for (const auto& f : files) {
-    const json j = host::load_json_file(f.string());
+    const json j = host::load_pipeline_file(f.string());
     if (!(j.is_object() && j.contains("base"))) {
       out.emplace_back(f.string(), j);
       continue;

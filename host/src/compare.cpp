@@ -60,11 +60,12 @@ void add_numbers(json& flat, const std::string& prefix, const json& object) {
 }
 
 // The config that decides a combination: everything except what only names or seeds the run,
-// or how many threads it used.
+// how many threads it used, or whether it wrote TensorBoard files (runs from before that option
+// have no key for it).
 std::string config_key(const fs::path& run_dir) {
   json c = read_json_or_null(run_dir / "config.json");
   if (!c.is_object()) return "";
-  for (const char* k : {"name", "description", "seed"}) c.erase(k);
+  for (const char* k : {"name", "description", "seed", "tensorboard"}) c.erase(k);
   if (c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
   return c.dump();
 }
@@ -128,13 +129,8 @@ RunRecord read_run(const fs::path& dir) {
   return r;
 }
 
-Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted) {
+std::vector<fs::path> find_run_dirs(const fs::path& dir) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
-  Comparison c;
-  c.dir = dir;
-
-  // Every run directory under dir (dir itself may be one).
   std::vector<fs::path> found;
   if (is_run_dir(dir)) {
     found.push_back(dir);
@@ -155,7 +151,15 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
     }
   }
   std::sort(found.begin(), found.end());
-  for (const auto& p : found) c.runs.push_back(read_run(p));
+  return found;
+}
+
+Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
+  Comparison c;
+  c.dir = dir;
+  for (const auto& p : find_run_dirs(dir)) c.runs.push_back(read_run(p));
 
   // A sweep's plan orders its combinations as its axes list them.
   std::map<std::string, size_t> plan_order;

@@ -56,6 +56,10 @@ struct Comparison {
   Comparison(Comparison&&) = default;
 };
 
+/// The run directories under `dir`, sorted: `dir` itself when it is one, else every folder below
+/// it holding a run.json or summary.json (not searched further; folders starting with '.' skipped).
+std::vector<std::filesystem::path> find_run_dirs(const std::filesystem::path& dir);
+
 /// Finds the run directories under `dir`: every folder holding a run.json or summary.json,
 /// searched recursively (a run directory is not searched further; folders whose names start
 /// with '.' are skipped). The run name minus its "seed=N" component (or a trailing "seedN",

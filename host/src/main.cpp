@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "compare.hpp"
+#include "evaluate.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
 #include "report.hpp"
@@ -73,6 +74,16 @@ int main(int argc, char** argv) {
   compare->add_option("dir", compare_dir, "a folder of runs (searched recursively)")->required();
   compare->add_option("--metrics", compare_metrics, "metrics to show: a,b (names or suffixes; 'all')")->delimiter(',');
 
+  EvaluateRequest eval_req;
+  std::int64_t eval_checkpoint = -1;
+  auto* evaluate = app.add_subcommand("evaluate", "run a finished run's evaluators again, or new ones, on a checkpoint; merge into summary.json");
+  evaluate->add_option("dir", eval_req.dir, "a run directory or a folder of runs (a sweep)")->required();
+  evaluate->add_option("--checkpoint", eval_checkpoint, "the step of the checkpoint to evaluate (default: the newest)");
+  evaluate->add_option("--evaluator", eval_req.evaluators,
+                       "an evaluator section as JSON, e.g. '{\"plugin\": \"loglik\"}' (repeatable; default: the run's own)");
+  evaluate->add_option("--jobs,-j", eval_req.jobs, "runs evaluated at a time, each with cores/N threads")->capture_default_str();
+  evaluate->add_option("--threads", eval_req.threads, "intra-op threads (default: the run's training.threads)");
+
   std::string report_dir;
   auto* report = app.add_subcommand("report", "write report.html for a run directory, or for a folder of runs and each run in it");
   report->add_option("dir", report_dir, "a run directory or a folder of runs")->required();
@@ -111,6 +122,11 @@ int main(int argc, char** argv) {
     if (*report) return write_reports(report_dir);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
+    if (*evaluate) {
+      if (eval_checkpoint >= 0) eval_req.checkpoint = eval_checkpoint;
+      eval_req.plugin_paths = plugin_paths;
+      return evaluate_runs(registry, eval_req, &g_stop);
+    }
     if (*sweep) {
       sweep_req.plugin_paths = plugin_paths;
       return run_sweep(registry, sweep_req, &g_stop);

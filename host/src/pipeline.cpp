@@ -32,6 +32,105 @@ json load_json_file(const std::string& path) {
   }
 }
 
+void Provenance::set(const std::string& pointer, const json& value, const std::string& origin) {
+  erase(pointer);
+  by_pointer_[pointer] = origin;
+  if (value.is_object())
+    for (const auto& [k, v] : value.items()) set(pointer + "/" + pointer_escape(k), v, origin);
+  else if (value.is_array())
+    for (size_t i = 0; i < value.size(); ++i) set(fmt::format("{}/{}", pointer, i), value[i], origin);
+}
+
+void Provenance::erase(const std::string& pointer) {
+  // The pointer itself and every key below it ("/a" and "/a/..., not "/ab"), which sort together.
+  for (auto it = by_pointer_.lower_bound(pointer); it != by_pointer_.end();) {
+    const std::string& k = it->first;
+    if (k.compare(0, pointer.size(), pointer) != 0) break;
+    if (k.size() == pointer.size() || k[pointer.size()] == '/') it = by_pointer_.erase(it);
+    else ++it;
+  }
+}
+
+std::string Provenance::origin(const std::string& pointer) const {
+  for (std::string p = pointer;; p = p.substr(0, p.rfind('/'))) {
+    if (const auto it = by_pointer_.find(p); it != by_pointer_.end()) return it->second;
+    if (p.empty()) return "";
+  }
+}
+
+std::string pointer_escape(const std::string& key) {
+  std::string out;
+  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
+  return out;
+}
+
+void merge_json(json& base, const json& over, const std::string& origin, Provenance* provenance,
+                const std::string& pointer) {
+  if (!base.is_object() || !over.is_object()) {
+    base = over;
+    if (provenance) provenance->set(pointer, over, origin);
+    return;
+  }
+  for (const auto& [key, value] : over.items()) {
+    const std::string at = pointer + "/" + pointer_escape(key);
+    if (value.is_null()) {
+      base.erase(key);
+      if (provenance) provenance->erase(at);
+    } else if (value.is_object() && base.contains(key) && base[key].is_object()) {
+      merge_json(base[key], value, origin, provenance, at);
+    } else {
+      base[key] = value;
+      if (provenance) provenance->set(at, value, origin);
+    }
+  }
+}
+
+namespace {
+
+// One file of an "extends" chain and, before it, everything it extends. `chain` holds the files
+// that named this one, outermost first, for the cycle message.
+json load_extending(const fs::path& file, std::vector<fs::path>& chain, Provenance* provenance) {
+  json own = load_json_file(file.string());
+  if (!own.is_object() || !own.contains("extends")) {
+    if (provenance) provenance->set("", own, file.string());
+    return own;
+  }
+  const json& extends = own["extends"];
+  const std::string at = file.string() + ": /extends";
+  if (!extends.is_string() || extends.get<std::string>().empty())
+    throw Error(at, fmt::format("expected the path of the pipeline file this one extends, found {}",
+                                extends.is_string() ? "an empty string" : extends.type_name()));
+  const fs::path named = extends.get<std::string>();
+  const fs::path parent = (named.is_absolute() ? named : file.parent_path() / named).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_regular_file(parent, ec))
+    throw Error(at, fmt::format("\"{}\" names {}, which {}", named.string(), parent.string(),
+                                fs::exists(parent, ec) ? "is not a file" : "does not exist"));
+  chain.push_back(file);
+  const fs::path key = fs::weakly_canonical(parent, ec);
+  for (const auto& f : chain)
+    if (fs::weakly_canonical(f, ec) == key) {
+      std::string cycle;
+      for (const auto& c : chain) cycle += c.string() + " -> ";
+      throw Error(at, fmt::format("extends form a cycle: {}{}", cycle, parent.string()));
+    }
+  json merged = load_extending(parent, chain, provenance);
+  chain.pop_back();
+  if (!merged.is_object())
+    throw Error(at, fmt::format("{} holds {} {}, expected a pipeline object to extend", parent.string(),
+                                merged.is_array() || merged.is_object() ? "an" : "a", merged.type_name()));
+  own.erase("extends");
+  merge_json(merged, own, file.string(), provenance);
+  return merged;
+}
+
+}  // namespace
+
+json load_pipeline_file(const std::string& path, Provenance* provenance) {
+  std::vector<fs::path> chain;
+  return load_extending(fs::path(path), chain, provenance);
+}
+
 namespace {
 
 // The walk shared by --set and sweep axes: creates missing objects, indexes existing lists.
@@ -85,11 +184,17 @@ std::vector<std::string> split_option_path(const std::string& path, const std::s
   return parts;
 }
 
+std::string option_pointer(const std::string& path, const std::string& where) {
+  std::string pointer;
+  for (const auto& p : split_option_path(path, where)) pointer += "/" + pointer_escape(p);
+  return pointer;
+}
+
 void set_option_path(json& config, const std::string& path, const json& value, const std::string& where) {
   set_parts(config, split_option_path(path, where), value, where);
 }
 
-void apply_override(json& config, const std::string& assignment) {
+void apply_override(json& config, const std::string& assignment, Provenance* provenance) {
   const std::string where = "--set " + assignment;
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error(where, "expected KEY.PATH=VALUE");
@@ -101,6 +206,7 @@ void apply_override(json& config, const std::string& assignment) {
     value = text;  // a bare word is a string: --set prior.plugin=vhp
   }
   set_option_path(config, key, value, where);
+  if (provenance) provenance->set(option_pointer(key, where), value, where);
 }
 
 OptionSet training_options() {
@@ -122,7 +228,8 @@ OptionSet run_options() {
       .add(Option::integer("seed", 0).min(0).help("seeds initialisation, batches and sampling"))
       .add(Option::string("device", "auto").help("auto | cpu | cuda | cuda:N"))
       .add(Option::string("dtype", "float32").choices({"float32", "float64"}).help("floating-point type of parameters and data"))
-      .add(Option::string("data_root", "data").help("where prepared dataset files live (scripts/ put them there)"));
+      .add(Option::string("data_root", "data").help("where prepared dataset files live (scripts/ put them there)"))
+      .add(Option::boolean("tensorboard", true).help("write tensorboard/events.out.tfevents.* beside metrics.jsonl"));
 }
 
 torch::Device select_device(const std::string& spec) {
@@ -167,8 +274,15 @@ json resolve_section(const Registry& registry, const json& section, const std::s
 
 }  // namespace
 
-json resolve_pipeline(const Registry& registry, const json& raw, const std::string& source, const std::string& default_name) {
-  auto locate = [&](const Error& e) { return e.located(source); };
+json resolve_pipeline(const Registry& registry, const json& raw, const std::string& source, const std::string& default_name,
+                      const Provenance* provenance) {
+  auto locate = [&](const Error& e) {
+    // A value set elsewhere (a file this one extends, an override) names where it was set.
+    const std::string origin =
+        provenance && !e.where().empty() && e.where()[0] == '/' ? provenance->origin(e.where()) : std::string();
+    if (origin.empty() || origin == source) return e.located(source);
+    return e.located(fmt::format("{} (value from {})", source, origin));
+  };
   try {
     if (!raw.is_object()) throw Error("/", fmt::format("expected a pipeline object, found {}", raw.type_name()));
     json out = json::object();
@@ -187,8 +301,8 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
                              std::end(kComponentSections);
       if (!known)
         throw Error("/" + key, "unknown key '" + key +
-                                   "' (expected: name, description, seed, device, dtype, data_root, dataset, network, prior, "
-                                   "objective, scheduler, training, evaluators)");
+                                   "' (expected: name, description, seed, device, dtype, data_root, tensorboard, dataset, network, "
+                                   "prior, objective, scheduler, training, evaluators)");
     }
     const json defaults = {{"objective", {{"plugin", "elbo"}}}, {"scheduler", {{"plugin", "constant"}}}};
     for (const char* section : kComponentSections) {

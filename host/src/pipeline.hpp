@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,13 +26,46 @@ using nlohmann::json;
 /// Parses a JSON file; a syntax error names "file:line:column".
 json load_json_file(const std::string& path);
 
+/// Where each value of a pipeline assembled from several places came from: an "extends" chain of
+/// files, then --set overrides or a sweep's values. Keys are JSON pointers ("/training/seed").
+class Provenance {
+ public:
+  /// `value` at `pointer`, and everything inside it, was set by `origin` (a file, "--set ...").
+  void set(const std::string& pointer, const json& value, const std::string& origin);
+  /// The value at `pointer` is gone, with everything inside it.
+  void erase(const std::string& pointer);
+  /// Who set the value at `pointer`, or its nearest enclosing value that is recorded ("" if none).
+  std::string origin(const std::string& pointer) const;
+  bool empty() const { return by_pointer_.empty(); }
+
+ private:
+  std::map<std::string, std::string> by_pointer_;
+};
+
+/// A JSON pointer component with '~' and '/' escaped (RFC 6901).
+std::string pointer_escape(const std::string& key);
+
+/// Merges `over` into `base` as "extends" does: objects merge key by key, arrays and scalars
+/// replace, and null removes the key. Records what `over` set as set by `origin`.
+void merge_json(json& base, const json& over, const std::string& origin, Provenance* provenance = nullptr,
+                const std::string& pointer = "");
+
+/// Parses a pipeline file and follows its "extends": "path.json" chain (each path relative to
+/// the file that names it), merging each file over the one it extends. The result has no
+/// "extends" key. A missing file, a cycle or a malformed "extends" is an Error located at the
+/// file and key that named it. `provenance`, when given, learns which file set each value.
+json load_pipeline_file(const std::string& path, Provenance* provenance = nullptr);
+
 /// Applies "a.b.c=value" (value parsed as JSON, else taken as a string; numeric components
 /// index arrays). Throws Error("--set a.b.c=...", why) for a malformed override.
-void apply_override(json& config, const std::string& assignment);
+void apply_override(json& config, const std::string& assignment, Provenance* provenance = nullptr);
 
 /// The components of an option path: a JSON pointer ("/prior", "/evaluators/0/options/limit")
 /// or the dotted form of --set ("training.seed"). Throws Error(where, ...) for an empty component.
 std::vector<std::string> split_option_path(const std::string& path, const std::string& where);
+
+/// The JSON pointer of an option path in either form ("training.seed" -> "/training/seed").
+std::string option_pointer(const std::string& path, const std::string& where);
 
 /// Sets the value at `path` (either form above), creating missing objects; a numeric component
 /// indexes an existing list. What --set and sweep axes use. Throws Error(where, ...).
@@ -42,9 +76,11 @@ OptionSet training_options();  ///< "/training"
 OptionSet run_options();       ///< top-level scalars: name, seed, device, data_root
 
 /// Validates a raw pipeline and returns it with every default filled in ("resolved"). `source`
-/// names the file in errors; `default_name` names the run when the pipeline does not.
+/// names the file in errors; `default_name` names the run when the pipeline does not. With a
+/// `provenance`, an error in a value that another file (or an override) set names that origin
+/// too: "row.json (value from base.json): /training/iterations: ...".
 json resolve_pipeline(const Registry& registry, const json& raw, const std::string& source,
-                      const std::string& default_name);
+                      const std::string& default_name, const Provenance* provenance = nullptr);
 
 /// "auto" -> CUDA when available, else CPU; "cpu"; "cuda" / "cuda:N".
 torch::Device select_device(const std::string& spec);

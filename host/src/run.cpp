@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 #include "priorlab/plot.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "tensorboard.hpp"
 #include "trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -111,6 +114,63 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
   return results;
 }
 
+std::string abbreviate_metrics(const nlohmann::json& metrics) {
+  // Keys "<stem>_<index>" (per-dimension values: active_units' activity_0 ... activity_31) of
+  // one stem, three or more of them, become one entry "stem_0..31 [32: min a, max b]" where the
+  // first of them stood. summary.json keeps every value.
+  struct Group {
+    std::vector<double> values;
+    std::int64_t lo = 0, hi = 0;
+  };
+  auto split = [](const std::string& k, std::string& stem, std::int64_t& index) {
+    const auto us = k.rfind('_');
+    if (us == std::string::npos || us + 1 == k.size() || k.find_first_not_of("0123456789", us + 1) != std::string::npos ||
+        k.size() - us > 10)
+      return false;
+    stem = k.substr(0, us);
+    index = std::stoll(k.substr(us + 1));
+    return true;
+  };
+  std::map<std::string, Group> groups;
+  for (const auto& [k, v] : metrics.items()) {
+    std::string stem;
+    std::int64_t i = 0;
+    if (v.is_number() && split(k, stem, i)) {
+      auto& g = groups[stem];
+      g.lo = g.values.empty() ? i : std::min(g.lo, i);
+      g.hi = g.values.empty() ? i : std::max(g.hi, i);
+      g.values.push_back(v.get<double>());
+    }
+  }
+  std::string line;
+  std::set<std::string> shown;
+  for (const auto& [k, v] : metrics.items()) {
+    std::string stem;
+    std::int64_t i = 0;
+    if (split(k, stem, i) && groups.count(stem) && groups[stem].values.size() >= 3) {
+      if (!shown.insert(stem).second) continue;
+      const auto& g = groups[stem];
+      const auto [mn, mx] = std::minmax_element(g.values.begin(), g.values.end());
+      line += fmt::format("  {}_{}..{} [{}: min {}, max {}]", stem, g.lo, g.hi, g.values.size(), fmt_value(*mn),
+                          fmt_value(*mx));
+    } else if (v.is_number()) {
+      line += fmt::format("  {} {}", k, fmt_value(v.get<double>()));
+    } else {
+      line += fmt::format("  {} {}", k, v.dump());
+    }
+  }
+  return line;
+}
+
+void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
+                       const fs::path& dir) {
+  for (const auto& [name, metrics] : evaluators.items())
+    std::cout << fmt::format("  {:<20}{}\n", name, abbreviate_metrics(metrics));
+  for (const auto& a : artefacts) std::cout << "  picture: " << (dir / a).string() << "\n";
+  std::cout << "  summary: " << (dir / "summary.json").string() << std::endl;
+  if (write_report(dir)) std::cout << "  report:  " << (dir / "report.html").string() << std::endl;
+}
+
 namespace {
 
 // Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
@@ -141,6 +201,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
   }
   std::vector<std::string> errors, artefacts;
   const auto evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop);
+  write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), evaluators, artefacts);
   nlohmann::json summary = {{"name", p.name},
                             {"status", errors.empty() ? "completed" : "failed"},
                             {"steps", trainer.step()},
@@ -166,23 +227,17 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                              "constraint guard", g["can_bind"].dump(), fmt_value(g["threshold"]),
                              g["baseline"].is_number() ? fmt_value(g["baseline"]) : "unknown",
                              g["measure"].get<std::string>());
-  for (const auto& [name, metrics] : evaluators.items()) {
-    std::string line;
-    for (const auto& [k, v] : metrics.items()) line += fmt::format("  {} {}", k, fmt_value(v.get<double>()));
-    std::cout << fmt::format("  {:<20}{}\n", name, line);
-  }
-  for (const auto& a : artefacts) std::cout << "  picture: " << (dir / a).string() << "\n";
-  std::cout << "  summary: " << (dir / "summary.json").string() << std::endl;
-  if (write_report(dir)) std::cout << "  report:  " << (dir / "report.html").string() << std::endl;
+  print_evaluations(evaluators, artefacts, dir);
   return errors.empty() ? kOk : kFailed;
 }
 
 }  // namespace
 
 nlohmann::json load_pipeline(const Registry& registry, const std::string& path, const std::vector<std::string>& overrides) {
-  nlohmann::json raw = load_json_file(path);
-  for (const auto& o : overrides) apply_override(raw, o);
-  return resolve_pipeline(registry, raw, path, fs::path(path).stem().string());
+  Provenance provenance;
+  nlohmann::json raw = load_pipeline_file(path, &provenance);
+  for (const auto& o : overrides) apply_override(raw, o, &provenance);
+  return resolve_pipeline(registry, raw, path, fs::path(path).stem().string(), &provenance);
 }
 
 int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop) {

@@ -41,6 +41,16 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
 nlohmann::json evaluate_pipeline(Pipeline& p, const std::filesystem::path& dir, std::vector<std::string>& errors,
                                  std::vector<std::string>& artefacts, const std::atomic<bool>* stop = nullptr);
 
+/// One evaluator's metrics on one terminal line: "  name value" each, with per-dimension keys
+/// ("activity_0" ... "activity_31", three or more of one stem) shown as one entry with their
+/// count, min and max.
+std::string abbreviate_metrics(const nlohmann::json& metrics);
+
+/// The end of a run or an evaluation on the terminal: each evaluator's line, the pictures, the
+/// summary's path; rewrites report.html (a failure to is said, never fatal).
+void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
+                       const std::filesystem::path& dir);
+
 /// Human-readable listings.
 std::string format_plugins(const Registry& registry, bool with_options);
 std::string format_describe(const Registry& registry, const std::string& name);

@@ -51,12 +51,6 @@ namespace {
 
 bool is_safe_name(const std::string& s) { return !s.empty() && filesystem_safe(s) == s; }
 
-std::string pointer_escape(const std::string& key) {
-  std::string out;
-  for (char c : key) out += c == '~' ? std::string("~0") : c == '/' ? std::string("~1") : std::string(1, c);
-  return out;
-}
-
 std::string found(const json& j) {
   if (j.is_string()) return fmt::format("string \"{}\"", j.get<std::string>());
   if (j.is_number() || j.is_boolean()) return fmt::format("{} {}", j.type_name(), j.dump());
@@ -72,12 +66,16 @@ void expand_runs(SweepPlan& plan) {
   while (true) {
     SweepRun combo;
     combo.pipeline = plan.base;
+    combo.provenance = plan.provenance;
     std::string name;
     for (size_t i = 0; i < plan.axes.size(); ++i) {
       const auto& axis = plan.axes[i];
       const auto& value = axis.values[index[i]];
-      for (const auto& [path, v] : value.sets)
-        set_option_path(combo.pipeline, path, v, fmt::format("{}: /axes/{}/values/{}", plan.source, i, index[i]));
+      const std::string where = fmt::format("{}: /axes/{}/values/{}", plan.source, i, index[i]);
+      for (const auto& [path, v] : value.sets) {
+        set_option_path(combo.pipeline, path, v, where);
+        combo.provenance.set(option_pointer(path, where), v, where);
+      }
       combo.axes.emplace_back(axis.name, value.name);
       name += (name.empty() ? "" : ",") + axis.name + "=" + value.name;
     }
@@ -89,6 +87,7 @@ void expand_runs(SweepPlan& plan) {
         SweepRun r = combo;
         r.seed = seed;
         r.pipeline["seed"] = seed;
+        r.provenance.set("/seed", seed, plan.source + ": /seeds");
         r.name = (name.empty() ? "" : name + ",") + fmt::format("seed={}", seed);
         plan.runs.push_back(std::move(r));
       }
@@ -157,7 +156,7 @@ SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path&
       const fs::path p = fs::path(s["base"].get<std::string>());
       plan.base_source = (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
       try {
-        plan.base = load_json_file(plan.base_source);
+        plan.base = load_pipeline_file(plan.base_source, &plan.provenance);
       } catch (const Error& e) {
         throw Error("/base", e.what());  // "/base: pendulum_base.json:3:4: malformed JSON: ..."
       }
@@ -165,8 +164,11 @@ SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path&
         throw Error("/base",
                     fmt::format("{} holds a {}, expected a pipeline object", plan.base_source, plan.base.type_name()));
     } else if (s["base"].is_object()) {
+      if (s["base"].contains("extends"))
+        throw Error("/base/extends", "an inline base cannot extend a file; give \"base\" the path of a file instead");
       plan.base_source = "(inline)";
       plan.base = s["base"];
+      plan.provenance.set("", plan.base, source + ": /base");
     } else {
       throw Error("/base", fmt::format("expected a pipeline object or a path to one, found {}", found(s["base"])));
     }
@@ -174,8 +176,11 @@ SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path&
       if (!s["set"].is_object())
         throw Error("/set",
                     fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}", found(s["set"])));
-      for (const auto& [path, v] : s["set"].items())
-        set_option_path(plan.base, path, v, "/set/" + pointer_escape(path));
+      for (const auto& [path, v] : s["set"].items()) {
+        const std::string where = "/set/" + pointer_escape(path);
+        set_option_path(plan.base, path, v, where);
+        plan.provenance.set(option_pointer(path, where), v, source + ": " + where);
+      }
     }
     if (s.contains("axes")) {
       if (!s["axes"].is_array())
@@ -432,12 +437,14 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
   for (size_t i = 0; i < plan.runs.size(); ++i) {
     const SweepRun& r = plan.runs[i];
     json raw = r.pipeline;
-    for (const auto& o : req.overrides) apply_override(raw, o);
+    Provenance provenance = r.provenance;
+    for (const auto& o : req.overrides) apply_override(raw, o, &provenance);
     raw["name"] = r.name;
     if (r.seed) raw["seed"] = *r.seed;
     jobs[i].run = &r;
     jobs[i].slot = i;
-    jobs[i].config = resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name);
+    jobs[i].config =
+        resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name, &provenance);
   }
 
   // 2. What each run needs: skip, start, replace or resume.
@@ -445,7 +452,16 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
   for (auto& job : jobs) {
     const fs::path run_dir = dir / job.run->name;
     if (!fs::exists(run_dir, ec)) continue;
-    const json existing = read_json_or_null(run_dir / "config.json");
+    json existing = read_json_or_null(run_dir / "config.json");
+    // Resolved again under this build's defaults: a run written before an option existed (its
+    // config.json has no key for it) holds the same pipeline as the sweep's run.
+    if (existing.is_object()) {
+      try {
+        existing = resolve_pipeline(registry, existing, (run_dir / "config.json").string(), job.run->name);
+      } catch (const Error&) {
+        // Left as it is: it differs, and the message below names where.
+      }
+    }
     const json status = read_json_or_null(run_dir / "run.json");
     std::string conflict;
     if (!existing.is_object() || !status.is_object()) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipeline.hpp"
 #include "registry.hpp"
 
 namespace priorlab::host {
@@ -32,13 +33,15 @@ struct SweepRun {
   std::vector<std::pair<std::string, std::string>> axes;  ///< (axis, value name)
   std::optional<std::int64_t> seed;
   nlohmann::json pipeline;  ///< the base with this run's values set, not yet resolved
+  Provenance provenance;    ///< which file (or sweep key) set each value of `pipeline`
 };
 
 struct SweepPlan {
   std::string source;  ///< the sweep file
   std::string name, description;
   std::string base_source;  ///< the base pipeline's file, or "(inline)"
-  nlohmann::json base;      ///< the base pipeline with the sweep's "set" applied
+  nlohmann::json base;      ///< the base pipeline (its "extends" followed) with the sweep's "set" applied
+  Provenance provenance;    ///< which file set each value of `base`: its extends chain, the sweep's "set"
   std::vector<SweepAxis> axes;
   std::vector<std::int64_t> seeds;   ///< empty: the base's own seed, no seed in the names
   std::vector<std::string> metrics;  ///< for the comparison table (empty: the default rule)

@@ -32,6 +32,10 @@ enum Sum { kLoss, kDistortion, kRate, kNllPerDim, kSqPerDim, kSums };
 
 std::string checkpoint_name(std::int64_t step) { return fmt::format("step_{:08d}.pt", step); }
 
+std::string short_number(double v) { return fmt::format("{:.4g}", v); }
+
+}  // namespace
+
 std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& dir) {
   static const std::regex pattern(R"(step_(\d{8,})\.pt)");
   std::vector<std::pair<std::int64_t, std::string>> found;
@@ -45,10 +49,6 @@ std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::st
   std::sort(found.begin(), found.end());
   return found;
 }
-
-std::string short_number(double v) { return fmt::format("{:.4g}", v); }
-
-}  // namespace
 
 ConstraintBaseline constraint_baseline(Pipeline& p) {
   torch::NoGradGuard no_grad;
@@ -128,6 +128,14 @@ void Trainer::train(std::int64_t pause_at) {
   constraint_guard_ = call_plugin(scheduler_name, [&] { return p_.scheduler->check_baseline(baseline); });
   if (constraint_guard_.is_object() && constraint_guard_.contains("warning"))
     std::cerr << "priorlab: warning: " << constraint_guard_["warning"].get<std::string>() << std::endl;
+  // The event file keeps the steps this session starts from, so a resume logs nothing twice.
+  if (!events_ && p_.config.value("tensorboard", true) && tensorboard_enabled()) {
+    try {
+      events_ = EventWriter::open(run_dir_, step_);
+    } catch (const std::exception& e) {
+      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; no TensorBoard records this session" << std::endl;
+    }
+  }
   Progress progress("train", iterations_, interactive_);
   p_.network->train();
   p_.prior->train();
@@ -213,6 +221,15 @@ void Trainer::log_interval() {
   for (const auto& [k, v] : p_.scheduler->metrics()) m[k] = v;
   std::ofstream out(fs::path(run_dir_) / "metrics.jsonl", std::ios::app);
   out << m.dump() << "\n";
+  if (events_) {
+    try {
+      events_->scalars(step_, train_scalars(m));
+    } catch (const std::exception& e) {  // the curves are a view: losing them is said, never fatal
+      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; no more TensorBoard records this session"
+                << std::endl;
+      events_.reset();
+    }
+  }
   last_metrics_ = std::move(m);
   interval_sums_.zero_();
   interval_steps_ = 0;

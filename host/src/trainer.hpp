@@ -5,11 +5,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "pipeline.hpp"
+#include "tensorboard.hpp"
 
 namespace priorlab::host {
 
@@ -23,6 +26,9 @@ std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0)
 /// -log p(x | network->params_for_mean(m)) / D under the network's likelihood as initialised
 /// (NaN when the network cannot give params for a mean). One draw of the data (draw seed fixed).
 ConstraintBaseline constraint_baseline(Pipeline& pipeline);
+
+/// The checkpoints in folder `dir` (a run's checkpoints/), as (step, path), oldest first.
+std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& dir);
 
 class Trainer {
  public:
@@ -74,6 +80,7 @@ class Trainer {
   std::int64_t interval_steps_ = 0;
   nlohmann::json last_metrics_;
   nlohmann::json constraint_guard_;
+  std::unique_ptr<EventWriter> events_;  // tensorboard/, opened by train() unless "tensorboard": false
 };
 
 }  // namespace priorlab::host
