@@ -10,9 +10,12 @@
 // the options; the result is then a stochastic lower bound on log p(x) (by Jensen, per sample).
 //
 // Also reported, from the same draws: the ELBO E_q[log w] = −(rate + distortion), and its
-// two parts in nats per example.
+// two parts in nats per example. artefacts/loglik_per_example.csv holds each example's log p(x)
+// and ELBO terms (by index in the split), for paired comparisons of runs scored on one split.
 #include <cmath>
+#include <filesystem>
 
+#include <fmt/format.h>
 #include <priorlab/sdk.hpp>
 
 namespace {
@@ -58,13 +61,16 @@ class LogLikelihood : public Evaluator {
     const std::int64_t chunk = std::clamp<std::int64_t>(o_.integer("max_elements") / (B * width), 1, S);
 
     const Split split = parse_split(*ctx.dataset, o_.string("split"));
-    std::vector<torch::Tensor> log_px_all;
+    // Per example: log p(x) and the sums over its S draws of log w, the rate and the distortion.
+    std::vector<torch::Tensor> log_px_all, elbo_all, rate_all, distortion_all;
     double sum_log_w = 0, sum_rate = 0, sum_distortion = 0;
     std::int64_t examples = 0;
     for_each_batch(*ctx.dataset, split, o_.integer("limit"), B, [&](const Batch& batch, std::int64_t done, std::int64_t total) {
       const auto x = ctx.model_input(batch.x);
       const DiagGaussian q = net.encode(x);
       std::vector<torch::Tensor> chunk_lse;
+      auto ex_log_w = torch::zeros({x.size(0)}, torch::kDouble), ex_rate = torch::zeros_like(ex_log_w),
+           ex_distortion = torch::zeros_like(ex_log_w);
       for (std::int64_t s = 0; s < S; s += chunk) {
         const std::int64_t c = std::min(chunk, S - s);
         const auto z = sample_diag_gaussian(q, c);                         // [C, B, D]
@@ -72,12 +78,18 @@ class LogLikelihood : public Evaluator {
         const auto rate = diag_gaussian_log_density(z, q.mu, q.logvar) - prior.log_prob(z);  // [C, B]
         const auto log_w = (log_px - rate).to(torch::kDouble);
         chunk_lse.push_back(torch::logsumexp(log_w, 0));                    // [B]
-        sum_log_w += log_w.sum().item<double>();
-        sum_rate += rate.to(torch::kDouble).sum().item<double>();
-        sum_distortion -= log_px.to(torch::kDouble).sum().item<double>();
+        ex_log_w += log_w.sum(0).cpu();
+        ex_rate += rate.to(torch::kDouble).sum(0).cpu();
+        ex_distortion -= log_px.to(torch::kDouble).sum(0).cpu();
         ctx.progress((done + (s + c) / static_cast<double>(S) * x.size(0)) / total, "log-likelihood");
       }
       log_px_all.push_back((torch::logsumexp(torch::stack(chunk_lse), 0) - std::log(static_cast<double>(S))).cpu());
+      elbo_all.push_back(ex_log_w / static_cast<double>(S));
+      rate_all.push_back(ex_rate / static_cast<double>(S));
+      distortion_all.push_back(ex_distortion / static_cast<double>(S));
+      sum_log_w += ex_log_w.sum().item<double>();
+      sum_rate += ex_rate.sum().item<double>();
+      sum_distortion += ex_distortion.sum().item<double>();
       examples += x.size(0);
     });
     if (examples == 0) throw Error("evaluator loglik", std::string("the ") + to_string(split) + " split is empty");
@@ -85,6 +97,20 @@ class LogLikelihood : public Evaluator {
     const auto log_px = torch::cat(log_px_all);
     const double draws = static_cast<double>(examples) * static_cast<double>(S);
     EvalResult r;
+    if (!ctx.artefact_dir.empty()) {
+      // Every example of the split in order (the first `limit`), so that two runs scored on the
+      // same split pair up by index (priorlab compare --paired).
+      const auto elbo = torch::cat(elbo_all), rate = torch::cat(rate_all), distortion = torch::cat(distortion_all);
+      const double* lp = log_px.data_ptr<double>();
+      const double* e = elbo.data_ptr<double>();
+      const double* ra = rate.data_ptr<double>();
+      const double* d = distortion.data_ptr<double>();
+      std::string csv = "index,log_px,elbo,rate,distortion\n";
+      for (std::int64_t i = 0; i < examples; ++i)
+        csv += fmt::format("{},{:.17g},{:.17g},{:.17g},{:.17g}\n", i, lp[i], e[i], ra[i], d[i]);
+      write_file_atomic((std::filesystem::path(ctx.artefact_dir) / "loglik_per_example.csv").string(), csv);
+      r.artefacts.push_back("loglik_per_example.csv");
+    }
     r.metrics = {{"nll", -log_px.mean().item<double>()},
                  {"nll_standard_error", examples > 1 ? (log_px.std() / std::sqrt(static_cast<double>(examples))).item<double>() : 0.0},
                  {"elbo", sum_log_w / draws},

@@ -1,5 +1,7 @@
 // Evaluator "loglik" against the closed-form log p(x) of a linear-Gaussian VAE.
 #include <cmath>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -64,6 +66,40 @@ TEST(Loglik, ExactPosteriorIsExactWithOneSample) {
   const auto m = run(s, *p, {{"samples", 1}});
   EXPECT_NEAR(-m.at("nll"), s.truth, 1e-9);
   EXPECT_NEAR(m.at("elbo"), s.truth, 1e-9);
+}
+
+TEST(Loglik, PerExampleCsvHoldsEachExamplesClosedFormLogLikelihoodInOrder) {
+  // With the exact posterior one sample is exact for every example: each row's log p(x) and ELBO
+  // equal that example's closed-form log marginal, rate + distortion = -ELBO, and the rows are the
+  // split's examples in order. Chunks of 7 do not change a row.
+  Model s(1.0, 1.0, 23);
+  auto p = prior("gaussian");
+  priorlab::test::TempDir dir;
+  torch::manual_seed(7);
+  const auto r = loglik({{"samples", 1}, {"batch_size", 7}})
+                     ->evaluate(priorlab::test::eval_context(&s.vae, p.get(), &s.data, dir.str()));
+  EXPECT_EQ(r.artefacts, std::vector<std::string>{"loglik_per_example.csv"});
+  std::ifstream in(dir.path() / "loglik_per_example.csv");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "index,log_px,elbo,rate,distortion");
+  const auto truth = s.vae.log_marginal(s.x);
+  double mean = 0;
+  std::int64_t rows = 0;
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string f[5];
+    for (auto& v : f) std::getline(ss, v, ',');
+    EXPECT_EQ(std::stoll(f[0]), rows);
+    const double lp = std::stod(f[1]), elbo = std::stod(f[2]), rate = std::stod(f[3]), distortion = std::stod(f[4]);
+    EXPECT_NEAR(lp, truth[rows].item<double>(), 1e-9) << "row " << rows;
+    EXPECT_NEAR(elbo, lp, 1e-9) << "row " << rows;
+    EXPECT_NEAR(rate + distortion, -elbo, 1e-9) << "row " << rows;
+    mean += lp;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 23);
+  EXPECT_NEAR(mean / rows, -r.metrics.at("nll"), 1e-12);
 }
 
 TEST(Loglik, ChunkingBoundsMemoryAndKeepsTheEstimate) {
