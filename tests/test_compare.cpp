@@ -1,5 +1,6 @@
 // Comparison tables against summaries written by hand: grouping over seeds, mean, sample
 // standard deviation, n, the best mark and its direction rule, Markdown and CSV.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -200,4 +201,83 @@ TEST(Compare, CommandDrawsTheBetaAndConstraintCurvesOfEveryRunWhenTheyHaveMetric
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::expect_picture(dir.path() / "grid" / "comparison_curves.png");
   EXPECT_EQ(r.output.find("picture: ") != std::string::npos, bool(PRIORLAB_WITH_OPENCV)) << r.output;
+}
+
+namespace {
+
+// A run with a loglik summary and its per-example file (index, log p(x)), seed in config.json.
+void write_scored_run(const fs::path& dir, std::int64_t seed, const std::vector<std::pair<int, double>>& log_px) {
+  test::write_text(dir / "run.json", json{{"status", "completed"}, {"step", 10}, {"iterations", 10}}.dump());
+  test::write_text(dir / "config.json", json{{"seed", seed}, {"prior", "x"}}.dump());
+  double sum = 0;
+  std::string csv = "index,log_px,elbo,rate,distortion\n";
+  for (const auto& [i, v] : log_px) {
+    csv += fmt::format("{},{},0,0,0\n", i, v);
+    sum += v;
+  }
+  test::write_text(dir / "artefacts" / "loglik_per_example.csv", csv);
+  test::write_text(dir / "summary.json",
+                   json{{"status", "completed"}, {"evaluators", {{"loglik", {{"nll", -sum / log_px.size()}}}}}}.dump());
+}
+
+}  // namespace
+
+TEST(Compare, PairedDifferencesToAReferenceRowMatchAHandComputation) {
+  test::TempDir dir;
+  // Reference a, rows b (seeds 0 and 1) and c (no file). By hand, d = b - a per image:
+  //   seed 0: d = (1, -1, 2, 0): mean 0.5, deviations (0.5, -1.5, 1.5, -0.5), sum of squares 5,
+  //           sd sqrt(5/3) = 1.290994, SE 1.290994 / 2 = 0.645497
+  //   seed 1: d = (2, 0, 1, 1) on images 0-3 (b's image 4 has no partner): mean 1, sum of squares 2,
+  //           sd sqrt(2/3) = 0.816497, SE 0.408248
+  //   over seeds: mean (0.5 + 1) / 2 = 0.75, sd sqrt((0.0625 + 0.0625) / 1) = 0.353553
+  write_scored_run(dir.path() / "prior=a,seed=0", 0, {{0, -100}, {1, -90}, {2, -80}, {3, -70}});
+  write_scored_run(dir.path() / "prior=a,seed=1", 1, {{0, -50}, {1, -60}, {2, -70}, {3, -80}});
+  write_scored_run(dir.path() / "prior=b,seed=0", 0, {{0, -99}, {1, -91}, {2, -78}, {3, -70}});
+  write_scored_run(dir.path() / "prior=b,seed=1", 1, {{0, -48}, {1, -60}, {2, -69}, {3, -79}, {4, -1}});
+  test::write_text(dir.path() / "prior=c,seed=0" / "run.json", R"({"status": "completed"})");
+  test::write_text(dir.path() / "prior=c,seed=0" / "config.json", R"({"seed": 0, "prior": "x"})");
+  test::write_text(dir.path() / "prior=c,seed=0" / "summary.json", R"({"evaluators": {"loglik": {"nll": 80}}})");
+
+  const Comparison c = compare_runs(dir.path(), {"nll"});
+  const PairedComparison p = compare_paired(c, "prior=a");
+  ASSERT_EQ(p.rows.size(), 1u);
+  const PairedRow& b = p.rows[0];
+  EXPECT_EQ(b.label, "prior=b");
+  ASSERT_EQ(b.pairs.size(), 2u);
+  EXPECT_EQ(b.pairs[0].seed, 0);
+  EXPECT_EQ(b.pairs[0].n, 4);
+  EXPECT_NEAR(b.pairs[0].mean, 0.5, 1e-12);
+  EXPECT_NEAR(b.pairs[0].standard_error, std::sqrt(5.0 / 3.0) / 2.0, 1e-12);
+  EXPECT_EQ(b.pairs[1].n, 4);
+  EXPECT_NEAR(b.pairs[1].mean, 1.0, 1e-12);
+  EXPECT_NEAR(b.pairs[1].standard_error, std::sqrt(2.0 / 3.0) / 2.0, 1e-12);
+  EXPECT_NEAR(b.mean, 0.75, 1e-12);
+  EXPECT_NEAR(b.std, std::sqrt(0.125), 1e-12);
+  ASSERT_EQ(p.unpaired.size(), 1u);
+  EXPECT_EQ(p.unpaired[0], "prior=c: no run has artefacts/loglik_per_example.csv");
+  const std::string md = paired_markdown(p);
+  EXPECT_NE(md.find("| prior=b | 2 | 0.75 ± 0.3536 | seed 0: 0.5 ± 0.6455 (4); seed 1: 1 ± 0.4082 (4) |"),
+            std::string::npos)
+      << md;
+
+  // Through the CLI: the table, and the file.
+  const auto r = test::run_cli("compare . --metrics nll --paired prior=a", dir.str());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("| prior=b | 2 | 0.75 ± 0.3536 |"), std::string::npos) << r.output;
+  EXPECT_EQ(test::read_text(dir.path() / "comparison_paired.md"), md);
+  // A reference no row has, and a malformed file, are located errors.
+  const auto bad = test::run_cli("compare . --paired prior=z", dir.str());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--paired prior=z: no row of . is named so (rows: prior=a, prior=b, prior=c)"),
+            std::string::npos)
+      << bad.output;
+  test::write_text(dir.path() / "prior=b,seed=1" / "artefacts" / "loglik_per_example.csv",
+                   "index,log_px,elbo,rate,distortion\n0,-48,0,0,0\n1,oops,0,0,0\n");
+  try {
+    compare_paired(compare_runs(dir.path(), {"nll"}), "prior=a");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), (dir.path() / "prior=b,seed=1" / "artefacts" / "loglik_per_example.csv").string() +
+                                         ":3: expected an index and a log p(x), found \"1,oops,0,0,0\"");
+  }
 }

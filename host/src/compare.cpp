@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "pipeline.hpp"
@@ -389,6 +391,134 @@ std::string comparison_csv(const Comparison& c) {
 void write_comparison(const Comparison& c) {
   write_file_atomic((c.dir / "comparison.md").string(), comparison_markdown(c));
   write_file_atomic((c.dir / "comparison.csv").string(), comparison_csv(c));
+}
+
+namespace {
+
+// artefacts/loglik_per_example.csv: index -> log p(x).
+std::map<std::int64_t, double> read_per_example(const fs::path& file) {
+  std::map<std::int64_t, double> out;
+  std::stringstream in(read_file(file.string()));
+  std::string line;
+  std::int64_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (number == 1) {
+      if (line.rfind("index,log_px", 0) != 0)
+        throw Error(fmt::format("{}:1", file.string()), fmt::format("expected the header index,log_px,..., found \"{}\"", line));
+      continue;
+    }
+    if (line.empty()) continue;
+    std::stringstream fields(line);
+    std::string index, log_px;
+    std::getline(fields, index, ',');
+    std::getline(fields, log_px, ',');
+    try {
+      size_t a = 0, b = 0;
+      const std::int64_t i = std::stoll(index, &a);
+      const double v = std::stod(log_px, &b);
+      if (a != index.size() || b != log_px.size()) throw std::invalid_argument(line);
+      out[i] = v;
+    } catch (const std::exception&) {
+      throw Error(fmt::format("{}:{}", file.string(), number),
+                  fmt::format("expected an index and a log p(x), found \"{}\"", line));
+    }
+  }
+  return out;
+}
+
+// seed -> per-example log p(x), for the runs of a row that have the file.
+std::map<std::int64_t, std::map<std::int64_t, double>> row_examples(const ComparisonRow& row) {
+  std::map<std::int64_t, std::map<std::int64_t, double>> out;
+  for (const RunRecord* r : row.runs) {
+    const fs::path file = r->dir / "artefacts" / "loglik_per_example.csv";
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) continue;
+    const json config = read_json_or_null(r->dir / "config.json");
+    const std::int64_t seed = config.is_object() && config.value("seed", json()).is_number_integer()
+                                  ? config["seed"].get<std::int64_t>()
+                                  : -1;
+    out[seed] = read_per_example(file);
+  }
+  return out;
+}
+
+double sample_sd(const std::vector<double>& v, double mean) {
+  if (v.size() < 2) return 0;
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+}  // namespace
+
+PairedComparison compare_paired(const Comparison& c, const std::string& reference) {
+  const auto ref = std::find_if(c.rows.begin(), c.rows.end(), [&](const ComparisonRow& r) { return r.label == reference; });
+  if (ref == c.rows.end()) {
+    std::string labels;
+    for (const auto& r : c.rows) labels += (labels.empty() ? "" : ", ") + r.label;
+    throw Error("--paired " + reference, fmt::format("no row of {} is named so (rows: {})", c.dir.string(),
+                                                    labels.empty() ? "none" : labels));
+  }
+  const auto ref_examples = row_examples(*ref);
+  if (ref_examples.empty())
+    throw Error("--paired " + reference,
+                "no run of the reference row has artefacts/loglik_per_example.csv (written by the loglik evaluator; "
+                "add it with priorlab evaluate RUN --evaluator '{\"plugin\": \"loglik\"}')");
+  PairedComparison p;
+  p.reference = reference;
+  for (const auto& row : c.rows) {
+    if (&row == &*ref) continue;
+    const auto examples = row_examples(row);
+    PairedRow out;
+    out.label = row.label;
+    for (const auto& [seed, values] : examples) {
+      const auto other = ref_examples.find(seed);
+      if (other == ref_examples.end()) continue;
+      std::vector<double> d;
+      for (const auto& [i, v] : values)
+        if (const auto it = other->second.find(i); it != other->second.end()) d.push_back(v - it->second);
+      if (d.empty()) continue;
+      const double mean = std::accumulate(d.begin(), d.end(), 0.0) / static_cast<double>(d.size());
+      out.pairs.push_back({seed, static_cast<std::int64_t>(d.size()), mean,
+                           sample_sd(d, mean) / std::sqrt(static_cast<double>(d.size()))});
+    }
+    if (out.pairs.empty()) {
+      p.unpaired.push_back(row.label + (examples.empty() ? ": no run has artefacts/loglik_per_example.csv"
+                                                          : ": no seed in common with the reference, or no image"));
+      continue;
+    }
+    std::vector<double> means;
+    for (const auto& q : out.pairs) means.push_back(q.mean);
+    out.mean = std::accumulate(means.begin(), means.end(), 0.0) / static_cast<double>(means.size());
+    out.std = sample_sd(means, out.mean);
+    p.rows.push_back(std::move(out));
+  }
+  return p;
+}
+
+std::string paired_markdown(const PairedComparison& p) {
+  std::string out = fmt::format(
+      "Paired against {}: d = log p(x) of the row minus log p(x) of {} on each test image both scored "
+      "(> 0: the row is better).\n\n| row | seeds | mean d over seeds | per seed: mean d ± paired SE (n) |\n|---|---:|---:|---|\n",
+      p.reference, p.reference);
+  for (const auto& r : p.rows) {
+    std::string per;
+    for (const auto& q : r.pairs)
+      per += fmt::format("{}seed {}: {} ± {} ({})", per.empty() ? "" : "; ", q.seed, format_number(q.mean),
+                         format_number(q.standard_error), q.n);
+    const std::string mean =
+        r.pairs.size() > 1 ? format_number(r.mean) + " ± " + format_number(r.std) : format_number(r.mean);
+    out += fmt::format("| {} | {} | {} | {} |\n", md_escape(r.label), r.pairs.size(), mean, per);
+  }
+  for (const auto& u : p.unpaired) out += "\nNot paired: " + u + "\n";
+  out += "\nmean d over seeds: mean ± sample standard deviation of the per-seed paired means. Paired SE: the "
+         "standard deviation of d over the images, divided by the square root of their number.\n";
+  return out;
+}
+
+void write_paired(const Comparison& c, const PairedComparison& p) {
+  write_file_atomic((c.dir / "comparison_paired.md").string(), paired_markdown(p));
 }
 
 }  // namespace priorlab::host

@@ -86,4 +86,33 @@ std::string comparison_csv(const Comparison& c);
 /// Writes dir/comparison.md and dir/comparison.csv atomically.
 void write_comparison(const Comparison& c);
 
+/// One row of a paired comparison against a reference row, from the loglik evaluator's
+/// artefacts/loglik_per_example.csv: for each seed both rows ran, d_i = log p(x_i) of this row
+/// minus that of the reference, over the images both scored (joined by index).
+struct PairedRow {
+  struct Pair {
+    std::int64_t seed = 0;
+    std::int64_t n = 0;           ///< images both runs scored
+    double mean = 0;              ///< mean of d_i (> 0: this row gives the test images more likelihood)
+    double standard_error = 0;    ///< sd(d_i) / sqrt(n), sd with n − 1
+  };
+  std::string label;
+  std::vector<Pair> pairs;  ///< sorted by seed
+  double mean = 0, std = 0;  ///< over the pairs' means; std with n − 1 (0 for one pair)
+};
+
+struct PairedComparison {
+  std::string reference;
+  std::vector<PairedRow> rows;        ///< every other row with at least one pair, in table order
+  std::vector<std::string> unpaired;  ///< "label: why" for rows without a pair
+};
+
+/// `priorlab compare DIR --paired REF`: `reference` is a row's label (as the table names it).
+/// Throws Error naming the rows when no row has that label, or when the reference has no
+/// per-example file; a malformed file is an Error at "file:line".
+PairedComparison compare_paired(const Comparison& c, const std::string& reference);
+std::string paired_markdown(const PairedComparison& p);
+/// Writes dir/comparison_paired.md atomically.
+void write_paired(const Comparison& c, const PairedComparison& p);
+
 }  // namespace priorlab::host

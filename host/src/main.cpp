@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
   auto* compare = app.add_subcommand("compare", "tabulate the summaries of the runs under a folder (mean ± std over seeds)");
   compare->add_option("dir", compare_dir, "a folder of runs (searched recursively)")->required();
   compare->add_option("--metrics", compare_metrics, "metrics to show: a,b (names or suffixes; 'all')")->delimiter(',');
+  std::string compare_paired_ref;
+  compare->add_option("--paired", compare_paired_ref,
+                      "also table each row's per-image log p(x) difference to this row (loglik_per_example.csv)");
 
   EvaluateRequest eval_req;
   std::int64_t eval_checkpoint = -1;
@@ -117,6 +120,12 @@ int main(int argc, char** argv) {
       std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
                 << (c.dir / "comparison.csv").string() << std::endl;
       if (!curves.empty()) std::cout << "picture: " << curves << std::endl;
+      if (!compare_paired_ref.empty()) {
+        const PairedComparison paired = compare_paired(c, compare_paired_ref);
+        write_paired(c, paired);
+        std::cout << "\n" << paired_markdown(paired) << "\npaired: " << (c.dir / "comparison_paired.md").string()
+                  << std::endl;
+      }
       return kOk;
     }
     if (*report) return write_reports(report_dir);
