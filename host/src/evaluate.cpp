@@ -142,12 +142,6 @@ int evaluate_one(const Registry& registry, Target& t, int threads, const std::at
   return errors.empty() ? kOk : kFailed;
 }
 
-std::string self_executable() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("/proc/self/exe", "cannot find this executable to start the evaluations: " + ec.message());
-  return p.string();
-}
 
 // Evaluates the targets `jobs` at a time in child processes (this executable, `evaluate RUN`),
 // each with its output in RUN/evaluate.log. Returns the worst exit code.

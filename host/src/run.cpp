@@ -162,6 +162,13 @@ std::string abbreviate_metrics(const nlohmann::json& metrics) {
   return line;
 }
 
+std::string self_executable() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw Error("/proc/self/exe", "cannot find this executable to start child processes: " + ec.message());
+  return p.string();
+}
+
 void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
                        const fs::path& dir) {
   for (const auto& [name, metrics] : evaluators.items())

@@ -51,6 +51,9 @@ std::string abbreviate_metrics(const nlohmann::json& metrics);
 void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
                        const std::filesystem::path& dir);
 
+/// This executable's path (/proc/self/exe), for the child processes of `sweep` and `evaluate`.
+std::string self_executable();
+
 /// Human-readable listings.
 std::string format_plugins(const Registry& registry, bool with_options);
 std::string format_describe(const Registry& registry, const std::string& name);

@@ -412,12 +412,6 @@ std::string error_from_log(const fs::path& log) {
   return last;
 }
 
-std::string self_executable() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("/proc/self/exe", "cannot find this executable to start the sweep's runs: " + ec.message());
-  return p.string();
-}
 
 }  // namespace
 
