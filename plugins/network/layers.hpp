@@ -1,10 +1,11 @@
-// Layers and helpers shared by the image networks of the paper's Table 3 (gated_conv,
-// gated_mlp, conv64): the gated layers of the VampPrior code (Tomczak & Welling 2018,
-// utils/nn.py), its He initialisation, the clamped log-variance head, the options every one of
-// these networks declares, and the shape checks and leading-dimension handling of decode().
+// Helpers shared by the image networks of the paper's Table 3 (gated_conv, gated_mlp, conv64):
+// the VampPrior code's He initialisation (Tomczak & Welling 2018), the clamped log-variance head,
+// the options every one of these networks declares, and the shape checks and leading-dimension
+// handling of decode().
 //
-// Header-only so each plugin compiles its own copy (hidden visibility keeps the copies apart);
-// the plugins' tests include it too, to check the layers against hand computations.
+// The gated layers themselves (GatedDense, GatedConv2d) are the SDK's (priorlab/layers.hpp), shared
+// with the vhp prior. Header-only so each plugin compiles its own copy (hidden visibility keeps
+// the copies apart); the plugins' tests include it too.
 #pragma once
 
 #include <algorithm>
@@ -17,41 +18,6 @@
 #include <priorlab/sdk.hpp>
 
 namespace priorlab::plugins {
-
-/// GatedDense: h = (W_h x + b_h) * sigmoid(W_g x + b_g), no activation on the first factor (the
-/// VampPrior code's default). Two Linear layers `h` and `g`, named as in that code. (One
-/// Linear(in, 2 out) split in halves computes the same; it measured no faster, forward plus
-/// backward, on the CPU.)
-class GatedDenseImpl : public torch::nn::Module {
- public:
-  GatedDenseImpl(std::int64_t in, std::int64_t out) {
-    h = register_module("h", torch::nn::Linear(in, out));
-    g = register_module("g", torch::nn::Linear(in, out));
-  }
-
-  /// [..., in] -> [..., out]
-  torch::Tensor forward(const torch::Tensor& x) { return h->forward(x) * torch::sigmoid(g->forward(x)); }
-
-  torch::nn::Linear h{nullptr}, g{nullptr};
-};
-TORCH_MODULE(GatedDense);
-
-/// GatedConv2d: h = conv_h(x) * sigmoid(conv_g(x)) (Dauphin et al. 2017, as in the VampPrior
-/// code), two k x k convolutions `h` and `g` with the same stride and padding.
-class GatedConv2dImpl : public torch::nn::Module {
- public:
-  GatedConv2dImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, std::int64_t padding) {
-    const auto options = torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding);
-    h = register_module("h", torch::nn::Conv2d(options));
-    g = register_module("g", torch::nn::Conv2d(options));
-  }
-
-  /// [N, in, H, W] -> [N, out, H', W']
-  torch::Tensor forward(const torch::Tensor& x) { return h->forward(x) * torch::sigmoid(g->forward(x)); }
-
-  torch::nn::Conv2d h{nullptr}, g{nullptr};
-};
-TORCH_MODULE(GatedConv2d);
 
 /// Spatial size after a convolution: floor((size + 2 padding - kernel) / stride) + 1.
 inline std::int64_t conv_output_size(std::int64_t size, std::int64_t kernel, std::int64_t stride,

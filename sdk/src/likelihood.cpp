@@ -69,24 +69,4 @@ torch::Tensor Likelihood::log_prob(const torch::Tensor& x, const torch::Tensor& 
   return diag_gaussian_log_density(flat_x, flat_m, logvar);
 }
 
-torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<std::int64_t>& hidden, std::int64_t out,
-                               const std::string& activation) {
-  torch::nn::Sequential seq;
-  std::int64_t width = in;
-  for (auto h : hidden) {
-    seq->push_back(torch::nn::Linear(width, h));
-    if (activation == "relu") seq->push_back(torch::nn::ReLU());
-    else if (activation == "tanh") seq->push_back(torch::nn::Tanh());
-    else if (activation == "elu") seq->push_back(torch::nn::ELU());
-    else if (activation == "softplus") seq->push_back(torch::nn::Softplus());
-    else if (activation == "leaky_relu") seq->push_back(torch::nn::LeakyReLU());
-    else throw Error("make_mlp", "unknown activation '" + activation + "'");
-    width = h;
-  }
-  seq->push_back(torch::nn::Linear(width, out));
-  return seq;
-}
-
-std::vector<std::string> mlp_activations() { return {"relu", "tanh", "elu", "softplus", "leaky_relu"}; }
-
 }  // namespace priorlab

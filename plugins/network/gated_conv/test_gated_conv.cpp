@@ -49,7 +49,7 @@ TEST(GatedConv, GatedConvLayerOnKnownValues) {
   //   bias 0: h = [[1 + 4, 2 + 0], [3 + 8, 4 + 0]] = [[5, 2], [11, 4]].
   // conv_g: zero weights, bias log 3: sigmoid(log 3) = 3 / 4 everywhere.
   // out = h * 3/4 = [[3.75, 1.5], [8.25, 3]].
-  priorlab::plugins::GatedConv2d layer(1, 1, 3, 1, 1);
+  priorlab::GatedConv2d layer(1, 1, 3, 1, 1);
   {
     torch::NoGradGuard no_grad;
     layer->h->weight.zero_();
@@ -71,7 +71,7 @@ TEST(GatedConv, GatedConvLayerMatchesTheSumWrittenOut) {
   //              * sigmoid(b_g[o] + sum_{c,u,v} W_g[o,c,u,v] x[c, 2i+u-1, 2j+v-1]),
   // with x = 0 outside the image.
   torch::manual_seed(1);
-  priorlab::plugins::GatedConv2d layer(2, 3, 3, 2, 1);
+  priorlab::GatedConv2d layer(2, 3, 3, 2, 1);
   layer->to(torch::kDouble);
   const auto x = torch::randn({1, 2, 5, 5}, torch::kDouble);
   const auto out = layer->forward(x);

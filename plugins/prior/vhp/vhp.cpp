@@ -3,6 +3,8 @@
 //   p_Θ(z)        = ∫ p_Θ(z|ζ) p(ζ) dζ,   p(ζ) = N(0, I)
 //   p_Θ(z|ζ)      = N(z; mu_p(ζ), diag exp(logvar_p(ζ)))      MLP "p_z":     ζ -> (mu, logvar)
 //   q_Φ(ζ|z)      = N(ζ; mu_q(z), diag exp(logvar_q(z)))      MLP "q_zeta":  z -> (mu, logvar)
+// Both MLPs come from the SDK's make_mlp: dense hidden layers (Table 3's pendulum and mocap
+// conditionals, ReLU) or GatedDense ones (Table 3's MNIST family: GatedFC, linear activation).
 //   log p_Θ(z)   >= log (1/K) Σ_k p_Θ(z|ζ_k) p(ζ_k) / q_Φ(ζ_k|z),   ζ_k ~ q_Φ(ζ|z) (reparameterised)
 //
 // log_prob() returns that K-sample importance-weighted bound, vectorised over the K samples.
@@ -20,6 +22,10 @@ class VhpPrior : public Prior {
         .add(Option::integer("samples", 16).min(1).help("K, importance samples of zeta per z in the bound (Eq. 9)"))
         .add(Option::integer("zeta_dim", 0).min(0).help("dimension of zeta; 0 = the latent dimension of z"))
         .add(Option::int_list("hidden", {256, 256}).min(1).help("hidden widths of both MLPs ([] = linear maps)"))
+        .add(Option::string("layer", "dense")
+                 .choices(mlp_layers())
+                 .help("hidden layers of both MLPs: dense = Linear + activation; gated = GatedDense, "
+                       "activation on its first factor (Table 3's GatedFC: gated, linear)"))
         .add(Option::string("activation", "tanh").choices(mlp_activations()).help("hidden-layer activation of both MLPs"))
         .add(Option::real("logvar_min", -10.0)
                  .help("lower clamp of the log-variances of p(z|zeta) and q(zeta|z) (keeps the densities finite)"));
@@ -33,8 +39,9 @@ class VhpPrior : public Prior {
     if (latent_ < 1) throw Error(ctx.path, "needs the network's latent dimension");
     const auto hidden = ctx.options.int_list("hidden");
     const auto activation = ctx.options.string("activation");
-    q_zeta_ = register_module("q_zeta", make_mlp(latent_, hidden, 2 * zeta_, activation));
-    p_z_ = register_module("p_z", make_mlp(zeta_, hidden, 2 * latent_, activation));
+    const auto layer = ctx.options.string("layer");
+    q_zeta_ = register_module("q_zeta", make_mlp(latent_, hidden, 2 * zeta_, activation, layer));
+    p_z_ = register_module("p_z", make_mlp(zeta_, hidden, 2 * latent_, activation, layer));
     // A zero-size buffer that follows the module's device and dtype, for sample().
     anchor_ = register_buffer("anchor", torch::zeros({0}));
   }

@@ -66,12 +66,4 @@ class PRIORLAB_API LikelihoodNetwork : public Network {
   std::shared_ptr<Likelihood> likelihood_;
 };
 
-/// A multilayer perceptron: Linear(in, h1) act ... Linear(hn, out), no activation at the end.
-/// activation: "relu" | "tanh" | "elu" | "softplus" | "leaky_relu".
-PRIORLAB_API torch::nn::Sequential make_mlp(std::int64_t in, const std::vector<std::int64_t>& hidden,
-                                            std::int64_t out, const std::string& activation);
-
-/// The activation names make_mlp accepts, for option declarations.
-PRIORLAB_API std::vector<std::string> mlp_activations();
-
 }  // namespace priorlab

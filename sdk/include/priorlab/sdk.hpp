@@ -3,6 +3,7 @@
 
 #include "priorlab/constraint.hpp"
 #include "priorlab/io.hpp"
+#include "priorlab/layers.hpp"
 #include "priorlab/likelihood.hpp"
 #include "priorlab/math.hpp"
 #include "priorlab/plot.hpp"
