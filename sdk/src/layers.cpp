@@ -39,9 +39,7 @@ GatedDenseImpl::GatedDenseImpl(std::int64_t in, std::int64_t out, const std::str
 }
 
 torch::Tensor GatedDenseImpl::forward(const torch::Tensor& x) {
-  auto first = h->forward(x);
-  if (activation_ != "linear") first = apply_activation(first, activation_);
-  return first * torch::sigmoid(g->forward(x));
+  return apply_activation(h->forward(x), activation_) * torch::sigmoid(g->forward(x));
 }
 
 GatedConv2dImpl::GatedConv2dImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
