@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Writes `config` into dir/p.json and returns its path.
-std::string write_config(const test::TempDir& dir, const json& config, const std::string& name = "p.json") {
-  const auto path = dir.path() / name;
-  test::write_text(path, config.dump(2));
-  return path.string();
-}
-
 // Asserts the failure contract: exit code, exactly one output line, "priorlab: error: " + `expected`
 // at its start, and no run directory left behind.
 void expect_located_failure(const test::CommandResult& r, int code, const std::string& expected, const fs::path& runs) {
@@ -34,25 +27,6 @@ void expect_located_failure(const test::CommandResult& r, int code, const std::s
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   EXPECT_EQ(r.output.rfind("priorlab: error: " + expected, 0), 0u) << r.output;
   EXPECT_TRUE(!fs::exists(runs) || fs::is_empty(runs)) << "something was written under " << runs;
-}
-
-// Every tensor of the network's sub-archive of a checkpoint, by dotted name.
-void collect(torch::serialize::InputArchive& archive, const std::string& prefix, std::map<std::string, torch::Tensor>& out) {
-  for (const auto& key : archive.keys()) {
-    torch::Tensor t;
-    torch::serialize::InputArchive sub;
-    if (archive.try_read(key, t)) out[prefix + key] = t;
-    else if (archive.try_read(key, sub)) collect(sub, prefix + key + ".", out);
-  }
-}
-
-std::map<std::string, torch::Tensor> checkpoint_tensors(const fs::path& file) {
-  torch::serialize::InputArchive archive, network;
-  archive.load_from(file.string());
-  archive.read("network", network);
-  std::map<std::string, torch::Tensor> out;
-  collect(network, "", out);
-  return out;
 }
 
 }  // namespace
@@ -77,7 +51,7 @@ TEST(Cli, DescribePrintsOptionsAndAPipelineSection) {
 
 TEST(Cli, ValidatePrintsTheResolvedPipeline) {
   test::TempDir dir;
-  const auto r = test::run_cli("validate " + write_config(dir, test::small_pipeline()) + " --set training.iterations=7");
+  const auto r = test::run_cli("validate " + test::write_config(dir, test::small_pipeline()) + " --set training.iterations=7");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json resolved = json::parse(r.output);
   EXPECT_EQ(resolved["training"]["iterations"], 7);
@@ -101,13 +75,13 @@ TEST(Cli, UnknownPlugin) {
   test::TempDir dir;
   json c = test::small_pipeline();
   c["prior"]["plugin"] = "vampprior_typo";
-  expect_located_failure(test::run_cli("run " + write_config(dir, c) + " --out runs", dir.str()), 2,
-                         write_config(dir, c) + ": /prior/plugin: unknown prior 'vampprior_typo'", dir.path() / "runs");
+  expect_located_failure(test::run_cli("run " + test::write_config(dir, c) + " --out runs", dir.str()), 2,
+                         test::write_config(dir, c) + ": /prior/plugin: unknown prior 'vampprior_typo'", dir.path() / "runs");
 }
 
 TEST(Cli, UnknownKeyWrongTypeAndOutOfRangeOption) {
   test::TempDir dir;
-  const auto path = write_config(dir, test::small_pipeline());
+  const auto path = test::write_config(dir, test::small_pipeline());
   expect_located_failure(test::run_cli("run " + path + " --out runs --set network.options.hiden=[3]", dir.str()), 2,
                          path + " (value from --set network.options.hiden=[3]): /network/options/hiden: unknown option 'hiden'",
                          dir.path() / "runs");
@@ -125,9 +99,9 @@ TEST(Cli, PluginBuiltForAnotherAbiIsRefusedWithBothVersions) {
   test::TempDir dir;
   json c = test::small_pipeline();
   c["objective"]["plugin"] = "nan_after_abi99";
-  const auto r = test::run_cli("--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/bad/abi run " + write_config(dir, c) + " --out runs",
+  const auto r = test::run_cli("--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/bad/abi run " + test::write_config(dir, c) + " --out runs",
                                dir.str());
-  expect_located_failure(r, 2, write_config(dir, c) + ": /objective/plugin: unknown objective 'nan_after_abi99'",
+  expect_located_failure(r, 2, test::write_config(dir, c) + ": /objective/plugin: unknown objective 'nan_after_abi99'",
                          dir.path() / "runs");
   EXPECT_NE(r.output.find("built for plugin ABI 99, this host speaks ABI " + std::to_string(PRIORLAB_ABI_VERSION)), std::string::npos) << r.output;
 }
@@ -137,7 +111,7 @@ TEST(Cli, NanLossStopsWithTheStepAndLeavesOnlyWholeFiles) {
   json c = test::small_pipeline(100);
   c["objective"] = {{"plugin", "nan_after"}, {"options", {{"after", 60}}}};
   const auto r = test::run_cli(
-      "--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/good run " + write_config(dir, c) + " --out runs", dir.str());
+      "--plugin-path " PRIORLAB_TEST_PLUGIN_DIR "/good run " + test::write_config(dir, c) + " --out runs", dir.str());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("priorlab: error: training step 61: non-finite loss nan"), std::string::npos) << r.output;
   const auto run = dir.path() / "runs" / "small";
@@ -153,16 +127,17 @@ TEST(Cli, NanLossStopsWithTheStepAndLeavesOnlyWholeFiles) {
       files.push_back(f.rfind("tensorboard/events.out.tfevents.", 0) == 0 ? "tensorboard/events.out.tfevents.*" : f);
     }
   std::sort(files.begin(), files.end());
-  std::vector<std::string> want{"checkpoints/step_00000050.pt", "config.json", "metrics.jsonl", "report.html", "run.json"};
+  std::vector<std::string> want{".lock", "checkpoints/step_00000050.pt", "checkpoints/step_00000050.pt.sum",
+                                "config.json", "metrics.jsonl", "report.html", "run.json"};
   if (host::tensorboard_enabled()) want.push_back("tensorboard/events.out.tfevents.*");
   EXPECT_EQ(files, want);
-  EXPECT_FALSE(checkpoint_tensors(run / "checkpoints" / "step_00000050.pt").empty());
+  EXPECT_FALSE(test::checkpoint_network_tensors(run / "checkpoints" / "step_00000050.pt").empty());
 }
 
 TEST(Cli, ExistingRunDirectoryIsNotOverwrittenWithoutForce) {
   test::TempDir dir;
   fs::create_directories(dir.path() / "runs" / "small");
-  const auto r = test::run_cli("run " + write_config(dir, test::small_pipeline(5)) + " --out runs", dir.str());
+  const auto r = test::run_cli("run " + test::write_config(dir, test::small_pipeline(5)) + " --out runs", dir.str());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("run directory already exists; pass --force"), std::string::npos) << r.output;
 }
@@ -171,7 +146,7 @@ TEST(Cli, RunWritesTheRunDirectoryAndPrintsMetrics) {
   test::TempDir dir;
   json c = test::small_pipeline(60);
   c["evaluators"].push_back({{"plugin", "latent_plot"}, {"options", {{"points", 50}, {"prior_samples", 50}}}});
-  const auto r = test::run_cli("run " + write_config(dir, c) + " --out runs", dir.str());
+  const auto r = test::run_cli("run " + test::write_config(dir, c) + " --out runs", dir.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto run = dir.path() / "runs" / "small";
   for (const char* f : {"config.json", "run.json", "metrics.jsonl", "summary.json", "checkpoints/step_00000060.pt"})
@@ -197,7 +172,7 @@ TEST(Cli, KilledRunResumesToTheSameFinalParameters) {
   json c = test::small_pipeline(3000);
   c["training"]["checkpoint_every"] = 100;
   c["evaluators"] = json::array();
-  const auto path = write_config(dir, c);
+  const auto path = test::write_config(dir, c);
 
   // Uninterrupted reference.
   ASSERT_EQ(test::run_cli("run " + path + " --out runs --name whole", dir.str()).exit_code, 0);
@@ -226,8 +201,8 @@ TEST(Cli, KilledRunResumesToTheSameFinalParameters) {
   const auto r = test::run_cli("resume runs/killed", dir.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("resuming killed at step"), std::string::npos) << r.output;
-  const auto a = checkpoint_tensors(dir.path() / "runs" / "whole" / "checkpoints" / "step_00003000.pt");
-  const auto b = checkpoint_tensors(killed / "checkpoints" / "step_00003000.pt");
+  const auto a = test::checkpoint_network_tensors(dir.path() / "runs" / "whole" / "checkpoints" / "step_00003000.pt");
+  const auto b = test::checkpoint_network_tensors(killed / "checkpoints" / "step_00003000.pt");
   ASSERT_EQ(a.size(), b.size());
   ASSERT_FALSE(a.empty());
   for (const auto& [k, t] : a) EXPECT_TRUE(torch::equal(t, b.at(k))) << k;
@@ -237,7 +212,7 @@ TEST(Cli, InterruptWritesACheckpointAndSaysHowToResume) {
   test::TempDir dir;
   json c = test::small_pipeline(100000);
   c["training"]["checkpoint_every"] = 0;
-  const auto path = write_config(dir, c);
+  const auto path = test::write_config(dir, c);
   const auto out = dir.path() / "out.txt";
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -284,7 +259,7 @@ TEST(Cli, DescribeOfAPluginWithoutOptionsStillPrintsItsSection) {
 
 TEST(Cli, ResumeRefusesChangesThatWouldBreakItsCheckpoints) {
   test::TempDir dir;
-  ASSERT_EQ(test::run_cli("run " + write_config(dir, test::small_pipeline(20)) + " --out runs", dir.str()).exit_code, 0);
+  ASSERT_EQ(test::run_cli("run " + test::write_config(dir, test::small_pipeline(20)) + " --out runs", dir.str()).exit_code, 0);
   const auto r = test::run_cli("resume runs/small --set training.batch_size=8", dir.str());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output.rfind("priorlab: error: --set training.batch_size=8: resume may only change", 0), 0u) << r.output;

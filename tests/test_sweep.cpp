@@ -323,7 +323,7 @@ TEST(Sweep, AKilledSweepIsFinishedByTheSameCommand) {
   EXPECT_NE(r.output.find("2 runs (0 already completed, 2 to run), 1 at a time, threads as the pipeline says"),
             std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("start seed=0 (resuming from its checkpoint; stopped at step"), std::string::npos)
+  EXPECT_NE(r.output.find("start seed=0 (resuming from its checkpoint at step"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("start seed=1  ("), std::string::npos) << r.output;
   std::ifstream log(dir.path() / "out" / "logs" / "seed=0.log");

@@ -98,7 +98,9 @@ TEST(Training, CheckpointsAreWholeFilesAndOldOnesArePruned) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir.path() / "checkpoints")) names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"step_00000180.pt", "step_00000200.pt"}));
+  // Each checkpoint with its checksum file; pruning removes both.
+  EXPECT_EQ(names, (std::vector<std::string>{"step_00000180.pt", "step_00000180.pt.sum", "step_00000200.pt",
+                                             "step_00000200.pt.sum"}));
   // Loading the newest gives back the trained parameters.
   Pipeline q = build(raw);
   Trainer u(q, dir.str(), false);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -74,9 +75,8 @@ struct CommandResult {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs the priorlab CLI with `args` (a shell-quoted string) in `cwd`.
-inline CommandResult run_cli(const std::string& args, const std::string& cwd = ".") {
-  const std::string cmd = "cd '" + cwd + "' && '" PRIORLAB_EXE "' " + args + " 2>&1";
+/// Runs shell command `cmd` (stdout and stderr together) and waits for it.
+inline CommandResult run_command(const std::string& cmd) {
   CommandResult r{-1, {}};
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -87,12 +87,49 @@ inline CommandResult run_cli(const std::string& args, const std::string& cwd = "
   return r;
 }
 
+/// Runs the priorlab CLI with `args` (a shell-quoted string) in `cwd`.
+inline CommandResult run_cli(const std::string& args, const std::string& cwd = ".") {
+  return run_command("cd '" + cwd + "' && '" PRIORLAB_EXE "' " + args + " 2>&1");
+}
+
+/// Runs `script` with bash in `cwd` (for what the CLI alone cannot set up: ulimit, traps,
+/// processes started together). The script must not contain single quotes.
+inline CommandResult run_bash(const std::string& script, const std::string& cwd) {
+  return run_command("cd '" + cwd + "' && bash -c '" + script + "' 2>&1");
+}
+
 /// Writes a file (creating folders).
 inline void write_text(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::FILE* f = std::fopen(p.c_str(), "wb");
   std::fwrite(text.data(), 1, text.size(), f);
   std::fclose(f);
+}
+
+/// Writes `config` into dir/name and returns its path.
+inline std::string write_config(const TempDir& dir, const json& config, const std::string& name = "p.json") {
+  const auto path = dir.path() / name;
+  write_text(path, config.dump(2));
+  return path.string();
+}
+
+/// Every tensor of a checkpoint's network sub-archive, by dotted name.
+inline std::map<std::string, torch::Tensor> checkpoint_network_tensors(const std::filesystem::path& file) {
+  torch::serialize::InputArchive archive, network;
+  archive.load_from(file.string());
+  archive.read("network", network);
+  std::map<std::string, torch::Tensor> out;
+  std::function<void(torch::serialize::InputArchive&, const std::string&)> collect =
+      [&](torch::serialize::InputArchive& a, const std::string& prefix) {
+        for (const auto& key : a.keys()) {
+          torch::Tensor t;
+          torch::serialize::InputArchive sub;
+          if (a.try_read(key, t)) out[prefix + key] = t;
+          else if (a.try_read(key, sub)) collect(sub, prefix + key + ".");
+        }
+      };
+  collect(network, "");
+  return out;
 }
 
 /// Every pipeline shipped in configs/, files in sorted order, each named by where it came from:

@@ -21,6 +21,7 @@
 #include "progress.hpp"
 #include "run.hpp"
 #include "tensorboard.hpp"
+#include "safety.hpp"
 #include "trainer.hpp"
 
 extern char** environ;
@@ -103,6 +104,7 @@ Target check_run(const Registry& registry, const fs::path& dir, const std::vecto
 }
 
 int evaluate_one(const Registry& registry, Target& t, int threads, const std::atomic<bool>* stop) {
+  const RunLock lock = RunLock::acquire(t.dir, "evaluate");  // one writer per run folder
   if (threads > 0) t.config["training"]["threads"] = threads;  // this process only: config.json is not rewritten
   Pipeline p = build_pipeline(registry, t.config);
   Trainer trainer(p, t.dir.string(), false, stop);

@@ -1,7 +1,10 @@
 #include "run.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +19,7 @@
 #include "priorlab/plot.hpp"
 #include "progress.hpp"
 #include "report.hpp"
+#include "safety.hpp"
 #include "tensorboard.hpp"
 #include "trainer.hpp"
 
@@ -46,7 +50,26 @@ void set_status(const fs::path& dir, const std::string& status, std::int64_t ste
   j["priorlab_version"] = PRIORLAB_VERSION_STRING;
   if (error.empty()) j.erase("error");
   else j["error"] = error;
-  write_json(path, j);
+  const std::string text = j.dump(2) + "\n";
+  try {
+    write_file_atomic(path.string(), text);
+  } catch (const std::exception& e) {
+    // A full disk has no room for the temporary: overwrite the file in place (its blocks are
+    // already allocated), so the run still says what happened to it.
+    std::FILE* f = std::fopen(path.c_str(), "r+");
+    const bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
+                    ::ftruncate(::fileno(f), static_cast<off_t>(text.size())) == 0;
+    if (f) std::fclose(f);
+    if (!ok) std::cerr << "priorlab: warning: cannot record status '" << status << "': " << one_line(e.what()) << std::endl;
+  }
+}
+
+// ", the last intact checkpoint is checkpoints/step_N.pt: resume with `priorlab resume DIR`"
+std::string last_checkpoint_hint(const fs::path& dir) {
+  const auto all = list_checkpoints((dir / "checkpoints").string());
+  if (all.empty()) return "; no checkpoint was written yet";
+  return fmt::format("; the last intact checkpoint is checkpoints/{}: continue with `priorlab resume {}`",
+                     fs::path(all.back().second).filename().string(), dir.string());
 }
 
 std::string fmt_value(double v) { return fmt::format("{:.5g}", v); }
@@ -190,9 +213,10 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     // Located errors keep their place; anything else (LibTorch, the file system) is named as
     // coming from the training step, and the run is marked failed either way.
     const auto* located = dynamic_cast<const Error*>(&e);
-    const std::string what =
+    std::string what =
         located ? located->what()
                 : Error(fmt::format("training step {}", trainer.step() + 1), one_line(e.what())).what();
+    what += last_checkpoint_hint(dir);
     set_status(dir, "failed", trainer.step(), iterations, what);
     std::cerr << "priorlab: error: " << what << std::endl;
     write_report(dir);
@@ -207,18 +231,29 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     return kInterrupted;
   }
   std::vector<std::string> errors, artefacts;
-  const auto evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop);
-  write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), evaluators, artefacts);
-  nlohmann::json summary = {{"name", p.name},
-                            {"status", errors.empty() ? "completed" : "failed"},
-                            {"steps", trainer.step()},
-                            {"wall_seconds", trainer.wall_seconds()},
-                            {"train", trainer.last_metrics()},
-                            {"evaluators", evaluators},
-                            {"artefacts", artefacts}};
-  if (!errors.empty()) summary["errors"] = errors;
-  if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
-  write_json(dir / "summary.json", summary);
+  nlohmann::json evaluators, summary;
+  try {
+    evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop);
+    write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), evaluators, artefacts);
+    summary = {{"name", p.name},
+               {"status", errors.empty() ? "completed" : "failed"},
+               {"steps", trainer.step()},
+               {"wall_seconds", trainer.wall_seconds()},
+               {"train", trainer.last_metrics()},
+               {"evaluators", evaluators},
+               {"artefacts", artefacts}};
+    if (!errors.empty()) summary["errors"] = errors;
+    if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
+    write_json(dir / "summary.json", summary);
+  } catch (const std::exception& e) {
+    // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.
+    const std::string what = fmt::format("{}; training finished (step {}), so `priorlab evaluate {}` can redo the "
+                                         "evaluation",
+                                         one_line(e.what()), trainer.step(), dir.string());
+    set_status(dir, "failed", trainer.step(), iterations, what);
+    std::cerr << "priorlab: error: " << what << std::endl;
+    return kFailed;
+  }
   set_status(dir, errors.empty() ? "completed" : "failed", trainer.step(), iterations,
              errors.empty() ? "" : errors.front());
 
@@ -265,15 +300,36 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
             << std::endl;
 
   // The directory appears whole: config.json and run.json are written into a staging folder
-  // that is renamed into place.
+  // (this process's own, locked) that is renamed into place. A second run into the same folder
+  // loses the rename, or finds the folder locked, and is refused.
   fs::create_directories(request.out_dir);
-  const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging", name);
+  const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging.{}", name, ::getpid());
   fs::remove_all(staging);
   fs::create_directories(staging);
-  write_json(staging / "config.json", config);
-  set_status(staging, "created", 0, config["training"]["iterations"]);
-  if (fs::exists(dir)) fs::remove_all(dir);
-  fs::rename(staging, dir);
+  RunLock lock = RunLock::acquire(staging, "run");
+  // Lost a race: another process created the folder after the check above.
+  const auto taken = [&] {
+    const long pid = RunLock::holder(dir);
+    return Error(dir.string(), fmt::format("run directory already exists (another process created it{}); pass "
+                                           "--force to replace it, or continue it with `priorlab resume {}`",
+                                           pid > 0 ? fmt::format(": pid {}", pid) : "", dir.string()));
+  };
+  try {
+    write_json(staging / "config.json", config);
+    set_status(staging, "created", 0, config["training"]["iterations"]);
+    if (fs::exists(dir)) {
+      if (!request.force) throw taken();
+      const RunLock old = RunLock::acquire(dir, "run --force");  // never replace a folder in use
+      fs::remove_all(dir);
+    }
+    std::error_code ec;
+    fs::rename(staging, dir, ec);
+    if (ec) throw taken();
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    throw;
+  }
 
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
   return train_and_evaluate(p, dir, trainer, stop);
@@ -285,22 +341,43 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
   const auto config_path = dir / "config.json";
   if (!fs::exists(config_path))
     throw Error(run_dir, "not a run directory (no config.json); start one with `priorlab run CONFIG`");
-  // Only what does not change the model or the order of batches may change on resume.
-  static const std::vector<std::string> allowed = {"training.iterations=", "training.log_every=",
-                                                   "training.checkpoint_every=", "training.keep_checkpoints=",
-                                                   "training.threads="};
-  for (const auto& o : overrides)
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return o.rfind(a, 0) == 0; }))
+  // Only what does not change the model or the order of batches may change on resume, in
+  // either spelling of --set: training.iterations=N or /training/iterations=N.
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    const auto& names = resumable_training_options();
+    const bool allowed = eq != std::string::npos && eq > 0 &&
+                         std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+                           return option_pointer(o.substr(0, eq), "--set " + o) == "/training/" + n;
+                         });
+    if (!allowed)
       throw Error("--set " + o, "resume may only change training.iterations, log_every, checkpoint_every, "
                                 "keep_checkpoints and threads (the rest must match the checkpoints)");
+  }
+  const RunLock lock = RunLock::acquire(dir, "resume");  // one writer per run folder
+  if (const int n = remove_stale_temporaries(dir); n > 0)
+    std::cout << fmt::format("priorlab: removed {} temporary file(s) left by an earlier write that did not finish", n)
+              << std::endl;
   const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
   Pipeline p = build_pipeline(registry, config);
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
   const auto step = trainer.restore_latest();
+  const std::int64_t iterations = config["training"]["iterations"];
+  if (iterations < step)
+    throw Error("training.iterations", fmt::format("{} is below the step the run has reached ({}); a run cannot be "
+                                                   "shortened: start a new one, or evaluate a checkpoint with "
+                                                   "`priorlab evaluate {} --checkpoint STEP`",
+                                                   iterations, step, dir.string()));
   write_json(config_path, config);
-  std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}", PRIORLAB_VERSION_STRING, p.name, step,
-                           config["training"]["iterations"].get<std::int64_t>())
+  std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}", PRIORLAB_VERSION_STRING, p.name, step, iterations)
             << std::endl;
+  const std::int64_t threads_now = at::get_num_threads();
+  if (trainer.checkpoint_threads() > 0 && trainer.checkpoint_threads() != threads_now)
+    std::cout << fmt::format("priorlab: note: step {} was trained with {} intra-op thread(s), this session uses {}: "
+                             "reductions change order, so the run is no longer bit-identical to an uninterrupted one "
+                             "(resume with --set training.threads={} to keep it so)",
+                             step, trainer.checkpoint_threads(), threads_now, trainer.checkpoint_threads())
+              << std::endl;
   return train_and_evaluate(p, dir, trainer, stop);
 }
 

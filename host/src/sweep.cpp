@@ -586,9 +586,11 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     for (const auto& p : req.plugin_paths) args.insert(args.end(), {"--plugin-path", p});
     std::string what;
     if (job.action == Action::kResume) {
+      // A resumed run keeps the thread count it started with, whatever --jobs is now: another
+      // count changes the order of reductions, and the run would no longer be bit-identical.
       args.insert(args.end(), {"resume", run_dir.string()});
-      if (!user_threads) args.insert(args.end(), {"--set", fmt::format("training.threads={}", threads)});
-      what = fmt::format(" (resuming from its checkpoint; stopped at step {})", job.resume_step);
+      what = fmt::format(" (resuming from its checkpoint at step {}, with the thread count it started with)",
+                         job.resume_step);
     } else {
       json config = job.config;
       if (!user_threads) config["training"]["threads"] = threads;

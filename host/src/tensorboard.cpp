@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <boost/crc.hpp>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -11,6 +10,8 @@
 
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
+
+#include "safety.hpp"
 
 #if PRIORLAB_WITH_TENSORBOARD
 #include "proto/tensorboard_event.pb.h"
@@ -21,10 +22,7 @@ namespace fs = std::filesystem;
 namespace priorlab::host {
 
 std::uint32_t masked_crc32c(const void* data, size_t size) {
-  // CRC-32C: polynomial 0x1EDC6F41, reflected, initial and final XOR 0xFFFFFFFF (Boost.CRC).
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
-  crc.process_bytes(data, size);
-  const std::uint32_t c = crc.checksum();
+  const std::uint32_t c = crc32c(data, size);  // safety.hpp: CRC-32C (Castagnoli), Boost.CRC
   return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 

@@ -1,16 +1,20 @@
 #include "trainer.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "priorlab/io.hpp"
 #include "progress.hpp"
+#include "safety.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,6 +37,12 @@ enum Sum { kLoss, kDistortion, kRate, kNllPerDim, kSqPerDim, kSums };
 std::string checkpoint_name(std::int64_t step) { return fmt::format("step_{:08d}.pt", step); }
 
 std::string short_number(double v) { return fmt::format("{:.4g}", v); }
+
+/// A checkpoint that cannot serve (its bytes disagree with its checksum, or do not parse):
+/// restore_latest() passes over it to the one before. Other errors refuse the resume.
+struct DamagedCheckpoint : Error {
+  using Error::Error;
+};
 
 }  // namespace
 
@@ -219,8 +229,11 @@ void Trainer::log_interval() {
                       {"train_prior", p_.scheduler->train_prior()},
                       {"seconds", wall_seconds()}};
   for (const auto& [k, v] : p_.scheduler->metrics()) m[k] = v;
-  std::ofstream out(fs::path(run_dir_) / "metrics.jsonl", std::ios::app);
+  const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
+  std::ofstream out(metrics_path, std::ios::app);
   out << m.dump() << "\n";
+  out.close();
+  if (!out) throw Error(metrics_path.string(), std::string("cannot append the step's record: ") + std::strerror(errno));
   if (events_) {
     try {
       events_->scalars(step_, train_scalars(m));
@@ -250,35 +263,82 @@ void Trainer::save_checkpoint() {
   // exactly what an uninterrupted run would.
   const auto sums = interval_sums_.to(torch::kCPU).contiguous();
   const nlohmann::json state = {{"step", step_},
+                                {"identity", run_identity(p_.config)},
+                                {"threads", at::get_num_threads()},
                                 {"wall_seconds", wall_seconds()},
                                 {"scheduler", p_.scheduler->state()},
                                 {"last_metrics", last_metrics_},
                                 {"interval_steps", interval_steps_},
                                 {"interval_sums", std::vector<double>(sums.data_ptr<double>(), sums.data_ptr<double>() + kSums)}};
   archive.write("trainer", c10::IValue(state.dump()));
+  // Serialised in memory first: LibTorch's file writer aborts the process when the disk fills
+  // (it throws from a destructor); write_file_atomic turns any failed write into an Error.
+  std::ostringstream buffer;
+  archive.save_to(buffer);
+  const std::string bytes = buffer.str();
   const auto dir = fs::path(run_dir_) / "checkpoints";
-  write_atomic_with((dir / checkpoint_name(step_)).string(), [&](const std::string& tmp) { archive.save_to(tmp); });
+  const auto path = (dir / checkpoint_name(step_)).string();
+  // The file, its checksum file and both temporaries, with a margin of 64 KiB.
+  check_free_space(dir, bytes.size() + (64u << 10), fs::path(path).filename().string());
+  write_file_atomic(checksum_path(path), checksum_record(bytes).dump() + "\n");
+  try {
+    write_file_atomic(path, bytes);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(checksum_path(path), ec);  // no record without its checkpoint
+    throw;
+  }
   auto all = list_checkpoints(dir.string());
-  for (size_t i = 0; i + keep_checkpoints_ < all.size(); ++i) fs::remove(all[i].second);
+  for (size_t i = 0; i + keep_checkpoints_ < all.size(); ++i) {
+    fs::remove(all[i].second);
+    fs::remove(checksum_path(all[i].second));
+  }
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
-  torch::serialize::InputArchive archive, network, prior, opt_network, opt_prior;
+  std::string bytes;
   try {
-    archive.load_from(path, p_.device);
+    bytes = read_file(path);
+  } catch (const std::exception& e) {
+    throw DamagedCheckpoint(path, std::string("cannot read the checkpoint: ") + one_line(e.what()));
+  }
+  if (const auto bad = verify_checksum(path, bytes); !bad.empty())
+    throw DamagedCheckpoint(path, "damaged (bit rot or a torn copy): " + bad);
+  torch::serialize::InputArchive archive, network, prior, opt_network, opt_prior;
+  nlohmann::json state;
+  try {
+    std::istringstream in(bytes);
+    archive.load_from(in, p_.device);
+    c10::IValue text;
+    archive.read("trainer", text);
+    state = nlohmann::json::parse(text.toStringRef());
     archive.read("network", network);
     archive.read("prior", prior);
     archive.read("optimizer_network", opt_network);
     archive.read("optimizer_prior", opt_prior);
+  } catch (const c10::Error& e) {
+    throw DamagedCheckpoint(path, std::string("cannot read the checkpoint: ") + one_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw DamagedCheckpoint(path, std::string("cannot read the checkpoint: ") + one_line(e.what()));
+  }
+  // Does it belong to this pipeline? The identity record first (checkpoints written before it
+  // existed have none), then every tensor's shape and dtype, before anything is loaded.
+  if (state.contains("identity")) {
+    const auto difference = first_difference(state["identity"], run_identity(p_.config));
+    if (!difference.empty())
+      throw Error(path, "belongs to another pipeline (config.json edited, or a checkpoint copied from another run): " +
+                            difference);
+  }
+  check_module_archive(*p_.network, network, path + " (network)");
+  check_module_archive(*p_.prior, prior, path + " (prior)");
+  try {
     p_.network->load(network);
     p_.prior->load(prior);
     opt_network_->load(opt_network);
     if (opt_prior_) opt_prior_->load(opt_prior);
-    c10::IValue text;
-    archive.read("trainer", text);
-    const auto state = nlohmann::json::parse(text.toStringRef());
     step_ = state.at("step");
     wall_before_ = state.at("wall_seconds");
+    checkpoint_threads_ = state.value("threads", std::int64_t{0});
     last_metrics_ = state.value("last_metrics", nlohmann::json());
     p_.scheduler->load_state(state.at("scheduler"));
     interval_steps_ = state.value("interval_steps", 0);
@@ -296,21 +356,39 @@ void Trainer::load_checkpoint(const std::string& path) {
 
 std::int64_t Trainer::restore_latest() {
   const auto all = list_checkpoints((fs::path(run_dir_) / "checkpoints").string());
-  if (all.empty()) {
-    fs::remove(fs::path(run_dir_) / "metrics.jsonl");
+  const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
+  bool restored = false;
+  for (auto it = all.rbegin(); it != all.rend() && !restored; ++it) {
+    try {
+      load_checkpoint(it->second);
+      restored = true;
+    } catch (const DamagedCheckpoint& e) {
+      const auto next = std::next(it);
+      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; "
+                << (next != all.rend() ? "falling back to " + fs::path(next->second).filename().string()
+                                       : std::string("no earlier checkpoint: starting from step 0"))
+                << std::endl;
+    }
+  }
+  if (!restored) {
+    fs::remove(metrics_path);
     return 0;
   }
-  load_checkpoint(all.back().second);
-  // Keep only the metrics lines the checkpoint covers: the rest will be written again.
-  const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
+  // Keep only the metrics lines the checkpoint covers: the rest will be written again. A line
+  // that does not parse (cut short by a kill, or damaged) is dropped alone.
   if (fs::exists(metrics_path)) {
     std::ifstream in(metrics_path);
     std::string line, kept;
+    std::int64_t number = 0, dropped = 0;
     while (std::getline(in, line)) {
+      ++number;
       try {
         if (nlohmann::json::parse(line).at("step").get<std::int64_t>() <= step_) kept += line + "\n";
       } catch (const std::exception&) {
-        break;  // a line cut short by the kill: drop it and everything after
+        if (!line.empty() && dropped++ == 0)
+          std::cerr << fmt::format("priorlab: warning: {}:{}: not a metrics record; dropped", metrics_path.string(),
+                                   number)
+                    << std::endl;
       }
     }
     write_file_atomic(metrics_path.string(), kept);

@@ -35,8 +35,11 @@ class Trainer {
   /// `run_dir` holds metrics.jsonl and checkpoints/. `stop` is polled every step (SIGINT).
   Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop = nullptr);
 
-  /// Restores the newest checkpoint in run_dir/checkpoints, if any, and truncates metrics.jsonl
-  /// to the steps it covers. Returns the restored step (0 when none).
+  /// Restores the newest intact checkpoint in run_dir/checkpoints, if any, and truncates
+  /// metrics.jsonl to the steps it covers (a malformed line is dropped, the lines after it
+  /// kept). A checkpoint whose bytes disagree with its checksum file, or that cannot be read, is
+  /// passed over for the one before it, and said. One written by another pipeline (identity or
+  /// tensor shapes) is refused: Error. Returns the restored step (0 when none).
   std::int64_t restore_latest();
 
   /// Trains until training.iterations steps are done, or `stop` is set, or `pause_at` steps
@@ -54,10 +57,14 @@ class Trainer {
   const nlohmann::json& last_metrics() const { return last_metrics_; }
   double wall_seconds() const;
 
-  /// Writes checkpoints/step_NNNNNNNN.pt atomically and prunes old ones.
+  /// Writes checkpoints/step_NNNNNNNN.pt atomically, with its checksum file beside it (after
+  /// checking the free space), and prunes old ones. A failed write is an Error naming the file.
   void save_checkpoint();
-  /// Loads one checkpoint file (parameters, optimiser and scheduler state, step).
+  /// Loads one checkpoint file (parameters, optimiser and scheduler state, step) after checking
+  /// its checksum, that it belongs to this pipeline (run_identity) and every tensor's shape.
   void load_checkpoint(const std::string& path);
+  /// The intra-op thread count the restored checkpoint was trained with (0: not recorded).
+  std::int64_t checkpoint_threads() const { return checkpoint_threads_; }
 
  private:
   torch::Tensor batch_indices(std::int64_t step);
@@ -69,6 +76,7 @@ class Trainer {
   const std::atomic<bool>* stop_;
   std::int64_t iterations_, batch_size_, log_every_, checkpoint_every_, keep_checkpoints_;
   std::int64_t step_ = 0;
+  std::int64_t checkpoint_threads_ = 0;
   double wall_before_ = 0;  // seconds spent in earlier sessions of this run
   std::chrono::steady_clock::time_point session_start_;
   std::unique_ptr<torch::optim::Adam> opt_network_, opt_prior_;

@@ -49,9 +49,10 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   write_atomic_with(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error(path, std::string("cannot write: ") + std::strerror(errno));
+    errno = 0;
     out << content;
     out.close();
-    if (!out) throw Error(path, "write failed (disk full?)");
+    if (!out) throw Error(path, std::string("write failed: ") + (errno ? std::strerror(errno) : "unknown error (disk full?)"));
   });
 }
 
