@@ -49,6 +49,60 @@ TEST(Cli, DescribePrintsOptionsAndAPipelineSection) {
   EXPECT_EQ(bad.output.rfind("priorlab: error: warmpu: no such plugin (available: ", 0), 0u) << bad.output;
 }
 
+// Issue 16, case 14: what a new user writing a plugin ran into.
+TEST(Cli, Case14_PluginPathTakesOneFolderAndLeavesTheConfigPath) {
+  test::TempDir dir;
+  const std::string file = test::write_config(dir, test::small_pipeline());
+  const std::string good = std::string(PRIORLAB_TEST_PLUGIN_DIR) + "/good";
+  // The config after --plugin-path DIR used to be swallowed as a second folder.
+  const auto r = test::run_cli("validate --plugin-path " + good + " " + file + " --set training.iterations=7");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"iterations\": 7"), std::string::npos) << r.output;
+  const auto listed = test::run_cli("plugins --plugin-path " + good);
+  EXPECT_NE(listed.output.find("nan_after"), std::string::npos) << listed.output;
+}
+
+TEST(Cli, Case14_AMissingOrEmptyPluginPathIsSaid) {
+  test::TempDir dir;
+  const auto missing = test::run_cli("plugins --plugin-path no-such-dir", dir.str());
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("--plugin-path no-such-dir: no such folder"), std::string::npos) << missing.output;
+  std::filesystem::create_directories(dir.path() / "empty");
+  const auto empty = test::run_cli("plugins --plugin-path empty", dir.str());
+  EXPECT_EQ(empty.exit_code, 0) << empty.output;
+  EXPECT_NE(empty.output.find("warning: --plugin-path empty: holds no plugin library"), std::string::npos) << empty.output;
+}
+
+TEST(Cli, Case14_UnknownNamesSuggestAndPointToThePluginPath) {
+  test::TempDir dir;
+  const std::string oldabi = std::string(PRIORLAB_TEST_PLUGIN_DIR) + "/bad/oldabi";
+  // describe of a plugin whose library was refused names the refusal and the folders searched.
+  const auto d = test::run_cli("describe nan_after_old_abi --plugin-path " + oldabi);
+  EXPECT_EQ(d.exit_code, 2) << d.output;
+  EXPECT_NE(d.output.find("refused libraries: " + oldabi + "/libpriorlab_test_bad_oldabi.so: could not load"),
+            std::string::npos)
+      << d.output;
+  EXPECT_NE(d.output.find("a plugin of your own? pass --plugin-path DIR or set PRIORLAB_PLUGIN_PATH (searched: " + oldabi),
+            std::string::npos)
+      << d.output;
+  EXPECT_NE(test::run_cli("describe warmpu").output.find("did you mean 'warmup'?"), std::string::npos);
+  json c = test::small_pipeline();
+  c["prior"]["plugin"] = "vhpp";
+  auto r = test::run_cli("validate " + test::write_config(dir, c), dir.str());
+  EXPECT_NE(r.output.find("unknown prior 'vhpp'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'vhp'?"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("a plugin of your own? pass --plugin-path DIR"), std::string::npos) << r.output;
+  c = test::small_pipeline();
+  c["trainig"] = json::object();
+  r = test::run_cli("validate " + test::write_config(dir, c), dir.str());
+  EXPECT_NE(r.output.find("/trainig: unknown key 'trainig'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'training'?"), std::string::npos) << r.output;
+  c = test::small_pipeline();
+  c["network"]["options"]["latent_dimm"] = 2;
+  r = test::run_cli("validate " + test::write_config(dir, c), dir.str());
+  EXPECT_NE(r.output.find("did you mean 'latent_dim'?"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ValidatePrintsTheResolvedPipeline) {
   test::TempDir dir;
   const auto r = test::run_cli("validate " + test::write_config(dir, test::small_pipeline()) + " --set training.iterations=7");

@@ -105,7 +105,7 @@ TEST(Evaluate, ABadSectionOrStepChangesNoByte) {
       {"--evaluator " + quoted(R"({"plugin": "loglik", "options": {"samples": -1}})"),
        R"(--evaluator {"plugin": "loglik", "options": {"samples": -1}}: /options/samples: expected integer >= 1, found number -1)"},
       {"--evaluator " + quoted(R"({"plugin": "nope"})"), R"(--evaluator {"plugin": "nope"}: /plugin: )"},
-      {"--evaluator " + quoted(R"({"plugin": "loglik",})"), R"(--evaluator {"plugin": "loglik",}: malformed JSON: )"},
+      {"--evaluator " + quoted(R"({"plugin": "loglik",})"), R"(--evaluator {"plugin": "loglik",}:1:21: malformed JSON: )"},
       {"--evaluator " + quoted(kLoglik) + " --evaluator '\"loglik\"'",
        "--evaluator \"loglik\": expected an evaluator section {\"plugin\": NAME, \"options\": {...}}, found string"},
       {"--checkpoint 7", "--checkpoint 7: runs/a has no checkpoint at that step (it has: "},

@@ -42,7 +42,20 @@ TEST(Options, ResolveFillsEveryDefaultAndKeepsGivenValues) {
 
 TEST(Options, UnknownKeyNamesItsPathAndTheKnownOptions) {
   const std::string e = error_of(json{{"sampels", 3}});
-  EXPECT_EQ(e, "/prior/options/sampels: unknown option 'sampels' (known: samples, beta, measure, learn, hidden)");
+  EXPECT_EQ(e, "/prior/options/sampels: unknown option 'sampels' (known: samples, beta, measure, learn, hidden); "
+               "did you mean 'samples'?");
+  // Nothing close: no suggestion (issue 16, case 14).
+  EXPECT_EQ(error_of(json{{"tau", 1}}),
+            "/prior/options/tau: unknown option 'tau' (known: samples, beta, measure, learn, hidden)");
+}
+
+TEST(Options, Case14_DidYouMeanPicksTheClosestNameWithinAThirdOfTheWord) {
+  // Hand-computed Levenshtein distances: sampels -> samples 2 (a swap is two edits), limit 7/3 = 2.
+  EXPECT_EQ(priorlab::did_you_mean("sampels", {"beta", "samples"}), "; did you mean 'samples'?");
+  EXPECT_EQ(priorlab::did_you_mean("lr", {"learning_rate"}), "");  // 11 edits
+  EXPECT_EQ(priorlab::did_you_mean("vhpp", {"vhp", "vamp"}), "; did you mean 'vhp'?");  // 1 vs 2
+  EXPECT_EQ(priorlab::did_you_mean("ab", {"xy"}), "");  // 2 > max(1, 0)
+  EXPECT_EQ(priorlab::did_you_mean("x", {}), "");
 }
 
 TEST(Options, WrongTypeSaysWhatWasExpectedAndFound) {
@@ -53,10 +66,27 @@ TEST(Options, WrongTypeSaysWhatWasExpectedAndFound) {
 
 TEST(Options, OutOfRangeValuesAreRefusedAtBothEndsAndExclusiveBoundsHold) {
   EXPECT_NE(error_of(json{{"samples", 0}}).find("/prior/options/samples: expected integer >= 1, found number 0"), std::string::npos);
-  EXPECT_NE(error_of(json{{"beta", 0.0}}).find("number > 0, <= 1"), std::string::npos);  // exclusive lower bound
+  EXPECT_NE(error_of(json{{"beta", 0.0}}).find("number in (0, 1]"), std::string::npos);  // exclusive lower bound
   EXPECT_NE(error_of(json{{"beta", 1.5}}).find("found number 1.5"), std::string::npos);
   EXPECT_EQ(error_of(json{{"beta", 1.0}}), "");  // inclusive upper bound
   EXPECT_EQ(error_of(json{{"beta", 1e-9}}), "");
+}
+
+TEST(Options, AnExclusiveUpperBoundRefusesTheBoundAndSaysSo) {
+  const Option alpha = Option::real("alpha", 0.5).min(0).less_than(1);
+  EXPECT_EQ(alpha.describe_type(), "number in [0, 1)");
+  EXPECT_EQ(alpha.validate(0.999, "/a"), 0.999);
+  EXPECT_EQ(alpha.validate(0.0, "/a"), 0.0);
+  try {
+    alpha.validate(1.0, "/a");
+    ADD_FAILURE() << "alpha = 1 accepted";
+  } catch (const priorlab::Error& e) {
+    EXPECT_STREQ(e.what(), "/a: expected number in [0, 1), found number 1.0");
+  }
+  const Option back = Option::from_json(alpha.to_json());
+  EXPECT_TRUE(back.maximum_exclusive());
+  EXPECT_EQ(back.describe_type(), "number in [0, 1)");
+  EXPECT_EQ(Option::real("x", 0).less_than(2).describe_type(), "number < 2");
 }
 
 TEST(Options, ChoicesAndListElementsAreChecked) {
@@ -77,7 +107,7 @@ TEST(Options, DeclarationRoundTripsThroughJson) {
   const OptionSet back = OptionSet::from_json(declaration().to_json());
   ASSERT_EQ(back.items().size(), 5u);
   EXPECT_EQ(back.to_json(), declaration().to_json());
-  EXPECT_EQ(back.find("beta")->describe_type(), "number > 0, <= 1");
+  EXPECT_EQ(back.find("beta")->describe_type(), "number in (0, 1]");
   EXPECT_EQ(back.find("samples")->help_text(), "K");
 }
 

@@ -97,7 +97,7 @@ TEST(Pipeline, EveryValidationErrorNamesFileAndJsonPath) {
 
   raw = test::small_pipeline();
   raw["dataset"]["options"]["test_fraction"] = 0.95;
-  EXPECT_EQ(resolve_error(raw), "p.json: /dataset/options/test_fraction: expected number > 0, <= 0.9, found number 0.95");
+  EXPECT_EQ(resolve_error(raw), "p.json: /dataset/options/test_fraction: expected number in (0, 0.9], found number 0.95");
 
   raw = test::small_pipeline();
   raw["trainig"] = json::object();

@@ -63,6 +63,35 @@ TEST(PluginLoading, OtherCxxAbiFlagIsRefused) {
   EXPECT_NE(why.find("_GLIBCXX_USE_CXX11_ABI=0, the host with 1"), std::string::npos) << why;
 }
 
+// Issue 16, case 8: a plugin really built with _GLIBCXX_USE_CXX11_ABI=0 (see
+// tests/plugins/CMakeLists.txt) used to kill the host with "symbol lookup error" (exit 127),
+// because the library was bound lazily and its static registrar called SDK functions taking
+// std::string. Immediate binding makes it a refusal naming the symbol.
+TEST(PluginLoading, Case8_APluginBuiltWithTheOtherCxxAbiIsRefusedNotFatal) {
+  const auto why = refusal_of(lib("bad/oldabi", "test_bad_oldabi"));
+  EXPECT_NE(why.find("libpriorlab_test_bad_oldabi.so: could not load: undefined symbol: _ZN"), std::string::npos) << why;
+  EXPECT_NE(why.find("(built against another SDK or C++ ABI?)"), std::string::npos) << why;
+  // The missing symbol is the SDK's: under the new ABI, functions whose types hold std::string
+  // carry "[abi:cxx11]" (B5cxx11) in their names, under the old one std::string is "Ss".
+  EXPECT_NE(why.find("undefined symbol: _ZN"), std::string::npos) << why;
+  EXPECT_NE(why.find("8priorlab"), std::string::npos) << why;
+  // Every command that discovers plugins still works with that library on the plugin path.
+  const std::string dir = std::string(PRIORLAB_TEST_PLUGIN_DIR) + "/bad/oldabi";
+  const auto listed = test::run_cli("plugins --plugin-path " + dir);
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("undefined symbol"), std::string::npos) << listed.output;
+  EXPECT_EQ(test::run_cli("describe vhp --plugin-path " + dir).exit_code, 0);
+}
+
+// Registration runs no SDK code while the library loads: options() is asked for after the
+// handshake, so one that throws is a refusal (it used to be std::terminate inside dlopen).
+TEST(PluginLoading, Case8_OptionsAreBuiltAfterTheHandshakeAndAThrowIsARefusal) {
+  const auto why = refusal_of(lib("bad/options", "test_bad_options"));
+  EXPECT_NE(why.find("plugin 'nan_after_bad_options': building its option declaration threw: options() failed (test)"),
+            std::string::npos)
+      << why;
+}
+
 TEST(PluginLoading, NullHandshakeIsRefused) {
   EXPECT_NE(refusal_of(lib("bad/nullinfo", "test_bad_nullinfo")).find("handshake returned nothing"), std::string::npos);
 }

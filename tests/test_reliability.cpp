@@ -1,14 +1,19 @@
 // Issue 16's numbered cases, each named for its number: what a run folder must refuse (another
 // model's checkpoint, an edited config.json, a second writer, a shortened run), what it must
 // survive (a flipped byte, a damaged metrics line, a failed checkpoint write, temporaries of
-// killed writes), and what it must say (a thread count that breaks bit-identity).
+// killed writes), what it must say (a thread count that breaks bit-identity), and input that
+// must be a located error, never a crash or a hang (cases 9 to 12). Case 6 is in
+// test_features_csv.cpp, case 8 in test_plugin_loading.cpp.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "pipeline.hpp"
 #include "safety.hpp"
 #include "test_util.hpp"
 
@@ -284,4 +289,141 @@ TEST(Reliability, Case13_ThePointerFormOfSetWorksOnResume) {
   const auto bad = test::run_cli("resume runs/small --set /training/batch_size=8", dir.str());
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("resume may only change"), std::string::npos) << bad.output;
+}
+
+namespace {
+
+/// Both `validate` and `run` of `config` (written to dir/p.json): validate must refuse what run
+/// refuses, with the same located line. Returns validate's output.
+std::string refused_by_validate_and_run(const test::TempDir& dir, const json& config, const std::string& expected,
+                                        const std::string& extra = "") {
+  const std::string file = test::write_config(dir, config);
+  const auto v = test::run_cli("validate " + file + extra, dir.str());
+  EXPECT_EQ(v.exit_code, 2) << v.output;
+  EXPECT_NE(v.output.find(expected), std::string::npos) << v.output;
+  const auto r = test::run_cli("run " + file + extra + " --out runs", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "runs" / "small")) << "a refused run left a folder";
+  return v.output;
+}
+
+}  // namespace
+
+// Case 9: JSON nested 100,000 deep segfaulted validate and run (exit 139, nothing printed).
+TEST(Reliability, Case9_DeeplyNestedJsonIsALocatedErrorNotACrash) {
+  test::TempDir dir;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  test::write_text(dir.path() / "deep.json", "{\"name\": \"small\",\n \"x\": " + deep + "}");
+  for (const char* command : {"validate", "run"}) {
+    const auto r = test::run_cli(std::string(command) + " deep.json", dir.str());
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.output.substr(0, 300);
+    // The 64th '[' inside the object is the 65th level; it sits on line 2, column 7 + 63.
+    EXPECT_NE(r.output.find("deep.json:2:70: JSON nested deeper than 64 levels"), std::string::npos)
+        << r.output.substr(0, 300);
+  }
+  // The same bound holds for --set values and for sweep files; 64 levels are still fine.
+  const std::string file = test::write_config(dir, pipeline());
+  const auto set = test::run_cli("validate " + file + " --set \"description=" + std::string(65, '[') + std::string(65, ']') + "\"",
+                                 dir.str());
+  EXPECT_EQ(set.exit_code, 2) << set.output;
+  EXPECT_NE(set.output.find("JSON nested deeper than 64 levels"), std::string::npos) << set.output;
+  test::write_text(dir.path() / "sweep.json", deep);
+  EXPECT_EQ(test::run_cli("sweep sweep.json --dry-run", dir.str()).exit_code, 2);
+  json ok = pipeline();
+  json nested = json::array();
+  for (int i = 0; i < 60; ++i) nested = json::array({nested});
+  ok["description"] = nested.dump();  // a string: depth counts brackets outside strings only
+  EXPECT_EQ(test::run_cli("validate " + test::write_config(dir, ok), dir.str()).exit_code, 0);
+}
+
+// Case 10: training.threads = 100000 passed validate, then run hung spawning threads; a FIFO as
+// the config blocked forever.
+TEST(Reliability, Case10_AnAbsurdThreadCountAndAFifoConfigAreRefusedAtOnce) {
+  test::TempDir dir;
+  json c = pipeline();
+  c["training"]["threads"] = 100000;
+  const int bound = host::max_threads();
+  refused_by_validate_and_run(dir, c,
+                              fmt::format("/training/threads: expected integer in [0, {}], found number 100000", bound));
+  c["training"]["threads"] = bound;  // the bound itself is allowed
+  EXPECT_EQ(test::run_cli("validate " + test::write_config(dir, c), dir.str()).exit_code, 0);
+  const auto eval = test::run_cli("evaluate . --threads 100000", dir.str());
+  EXPECT_EQ(eval.exit_code, 2) << eval.output;
+  EXPECT_NE(eval.output.find("--threads: expected an integer in [0, "), std::string::npos) << eval.output;
+
+  ASSERT_EQ(::mkfifo((dir.path() / "fifo.json").c_str(), 0600), 0);
+  const auto r = test::run_bash("timeout 60 \"" PRIORLAB_EXE "\" validate fifo.json", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;  // 124 would be the hang
+  EXPECT_NE(r.output.find("fifo.json: expected a regular file, found a FIFO"), std::string::npos) << r.output;
+}
+
+// Case 11: numbers out of range, an index no integer holds, and file-system failures were raw
+// library messages without a path.
+TEST(Reliability, Case11_OutOfRangeNumbersAndFileSystemFailuresAreLocated) {
+  test::TempDir dir;
+  test::write_text(dir.path() / "big.json", "{\"name\": \"small\",\n  \"seed\": 1e999}");
+  auto r = test::run_cli("validate big.json", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("big.json:2:11: number 1e999 is out of range"), std::string::npos) << r.output;
+  test::write_text(dir.path() / "long.json", "{\"seed\": " + std::string(5000, '7') + "}");
+  r = test::run_cli("validate long.json", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("long.json:1:10: number 77777777777777777777... (5000 characters) is out of range"),
+            std::string::npos)
+      << r.output;
+  const std::string file = test::write_config(dir, pipeline());
+  r = test::run_cli("validate " + file + " --set evaluators.99999999999999999999999=1", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("'99999999999999999999999' indexes a list of 0 entries"), std::string::npos) << r.output;
+  r = test::run_cli("validate " + file + " --set seed=1e999", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--set seed=1e999:1:1: number 1e999 is out of range"), std::string::npos) << r.output;
+
+  // A symbolic-link loop as the config, and an --out below a regular file.
+  fs::create_symlink("loop.json", dir.path() / "loop.json");
+  r = test::run_cli("validate loop.json", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("loop.json: cannot read: Too many levels of symbolic links"), std::string::npos) << r.output;
+  test::write_text(dir.path() / "afile", "x");
+  r = test::run_cli("run " + file + " --out afile/runs", dir.str());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("priorlab: error: afile/runs: cannot create directories: Not a directory"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("filesystem error"), std::string::npos) << r.output;
+}
+
+// Case 12: validate accepted what run rejected. Each is now refused by both, with one line.
+TEST(Reliability, Case12_ValidateRefusesEverythingRunRefuses) {
+  test::TempDir dir;
+  const std::vector<std::string> names{"/etc/passwd", "..", "../x", "a/b", "a\\b", ".hidden", std::string(300, 'n'),
+                                       std::string("a\0b", 3)};
+  for (const auto& name : names) {
+    json c = pipeline();
+    c["name"] = name;
+    const auto out = refused_by_validate_and_run(dir, c, "/name: run name ");
+    if (name.size() == 3 && name[1] == '\0') {
+      EXPECT_NE(out.find("\"a\\u0000b\" holds a control character"), std::string::npos) << out;
+    }
+  }
+  EXPECT_FALSE(fs::exists("/etc/passwd/config.json"));
+  const std::string file = test::write_config(dir, pipeline());
+  const auto named = test::run_cli("run " + file + " --name ../escape --out runs", dir.str());
+  EXPECT_EQ(named.exit_code, 2) << named.output;
+  EXPECT_NE(named.output.find("--name: run name \"../escape\" holds a path separator"), std::string::npos) << named.output;
+
+  json c = pipeline();
+  c["training"]["batch_size"] = 1000;  // the pendulum's training split holds 300 of its 400 examples
+  refused_by_validate_and_run(dir, c, "/training/batch_size: batch size 1000 exceeds the 300 training examples");
+  c = pipeline();
+  c["scheduler"] = {{"plugin", "rewo"}, {"options", {{"alpha", 1.0}}}};
+  refused_by_validate_and_run(dir, c, "/scheduler/options/alpha: expected number in [0, 1), found number 1.0");
+  c = pipeline();
+  c["network"]["options"]["hidden"] = {3037000500, 3037000500};  // its square overflows int64
+  refused_by_validate_and_run(dir, c, "/network/options/hidden/0: expected each element to be integer in [1, 1048576]");
+  c = pipeline();
+  c["dataset"] = {{"plugin", "static_mnist"}, {"options", {{"shape", json::array()}}}};
+  refused_by_validate_and_run(dir, c, "/dataset/options/shape: expected list of integers >= 1, 1 to 4 entries");
+  c["dataset"]["options"]["shape"] = {65536, 65536, 65536, 65536};  // 2^64 values: the product overflows
+  refused_by_validate_and_run(dir, c, "product <= 16777216");
 }

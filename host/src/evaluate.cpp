@@ -42,14 +42,7 @@ struct Target {
 };
 
 json parse_section(const std::string& text) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    std::string why = e.what();
-    if (const auto p = why.find(": "); p != std::string::npos) why = why.substr(p + 2);
-    throw Error("--evaluator " + text, "malformed JSON: " + why);
-  }
+  const json j = parse_json(text, "--evaluator " + text);
   if (!j.is_object())
     throw Error("--evaluator " + text,
                 fmt::format("expected an evaluator section {{\"plugin\": NAME, \"options\": {{...}}}}, found {}",
@@ -216,6 +209,8 @@ int evaluate_in_children(const std::vector<Target>& targets, const EvaluateReque
 
 int evaluate_runs(const Registry& registry, const EvaluateRequest& req, const std::atomic<bool>* stop) {
   if (req.jobs < 1) throw Error("--jobs", fmt::format("expected an integer >= 1, found {}", req.jobs));
+  if (req.threads < 0 || req.threads > max_threads())
+    throw Error("--threads", fmt::format("expected an integer in [0, {}] (4 per core), found {}", max_threads(), req.threads));
   std::error_code ec;
   if (!fs::is_directory(req.dir, ec)) throw Error(req.dir, "not a folder: expected a run directory or a folder of runs");
   std::vector<json> sections;

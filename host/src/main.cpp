@@ -26,12 +26,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options (--plugin-path) may also follow the subcommand
   std::vector<std::string> plugin_paths;
-  app.add_option("--plugin-path", plugin_paths, "extra folder with plugin libraries (repeatable; searched first)");
+  // Each repeatable option takes one value per use: `run --plugin-path DIR config.json` leaves
+  // config.json to the subcommand (CLI11 lets a vector option swallow what follows otherwise).
+  app.add_option("--plugin-path", plugin_paths, "extra folder with plugin libraries (repeatable; searched first)")
+      ->allow_extra_args(false);
 
   RunRequest req;
   auto* run = app.add_subcommand("run", "train a pipeline, then run its evaluators");
   run->add_option("config", req.config_path, "pipeline JSON file")->required();
-  run->add_option("--set", req.overrides, "override a value: a.b.c=VALUE (repeatable)");
+  run->add_option("--set", req.overrides, "override a value: a.b.c=VALUE (repeatable)")->allow_extra_args(false);
   run->add_option("--out", req.out_dir, "folder for run directories")->capture_default_str();
   run->add_option("--name", req.name, "run name (default: the pipeline's name)");
   run->add_flag("--force", req.force, "replace an existing run directory of the same name");
@@ -40,13 +43,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> resume_overrides;
   auto* resume = app.add_subcommand("resume", "continue a stopped run from its newest checkpoint");
   resume->add_option("run_dir", run_dir, "the run directory")->required();
-  resume->add_option("--set", resume_overrides, "override training.* values, e.g. training.iterations=50000");
+  resume->add_option("--set", resume_overrides, "override training.* values, e.g. training.iterations=50000")->allow_extra_args(false);
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;
   auto* validate = app.add_subcommand("validate", "check a pipeline and print it with every default filled in");
   validate->add_option("config", validate_path, "pipeline JSON file")->required();
-  validate->add_option("--set", validate_overrides, "override a value: a.b.c=VALUE (repeatable)");
+  validate->add_option("--set", validate_overrides, "override a value: a.b.c=VALUE (repeatable)")->allow_extra_args(false);
 
   bool brief = false;
   auto* plugins = app.add_subcommand("plugins", "list the plugins found, with their options");
@@ -61,8 +64,8 @@ int main(int argc, char** argv) {
   sweep->add_option("sweep_file", sweep_req.path, "sweep JSON file")->required();
   sweep->add_option("--out", sweep_req.out_dir, "the sweep's folder (default: runs/<sweep name>)");
   sweep->add_option("--jobs,-j", sweep_req.jobs, "runs at a time, each with cores/N intra-op threads")->capture_default_str();
-  sweep->add_option("--set", sweep_req.overrides, "override a value in every run: a.b.c=VALUE (repeatable)");
-  sweep->add_option("--only", sweep_req.only, "run only these values of an axis: AXIS=NAME[,NAME] (repeatable)");
+  sweep->add_option("--set", sweep_req.overrides, "override a value in every run: a.b.c=VALUE (repeatable)")->allow_extra_args(false);
+  sweep->add_option("--only", sweep_req.only, "run only these values of an axis: AXIS=NAME[,NAME] (repeatable)")->allow_extra_args(false);
   sweep->add_option("--seeds", sweep_req.seeds, "replace the sweep's seeds: 0,1,2");
   sweep->add_option("--metrics", sweep_req.metrics, "metrics of the comparison table: a,b (default: the sweep's)")->delimiter(',');
   sweep->add_flag("--force", sweep_req.force, "run again, from the start, runs whose folder holds a different pipeline");
@@ -83,7 +86,8 @@ int main(int argc, char** argv) {
   evaluate->add_option("dir", eval_req.dir, "a run directory or a folder of runs (a sweep)")->required();
   evaluate->add_option("--checkpoint", eval_checkpoint, "the step of the checkpoint to evaluate (default: the newest)");
   evaluate->add_option("--evaluator", eval_req.evaluators,
-                       "an evaluator section as JSON, e.g. '{\"plugin\": \"loglik\"}' (repeatable; default: the run's own)");
+                       "an evaluator section as JSON, e.g. '{\"plugin\": \"loglik\"}' (repeatable; default: the run's own)")
+      ->allow_extra_args(false);
   evaluate->add_option("--jobs,-j", eval_req.jobs, "runs evaluated at a time, each with cores/N threads")->capture_default_str();
   evaluate->add_option("--threads", eval_req.threads, "intra-op threads (default: the run's training.threads)");
 
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
 
   try {
     Registry registry;
+    for (const auto& w : check_plugin_dirs(plugin_paths)) std::cerr << "priorlab: warning: " << w << std::endl;
     registry.discover(plugin_search_path(plugin_paths));
     if (*plugins) {
       std::cout << format_plugins(registry, !brief);
@@ -110,7 +115,11 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*validate) {
-      std::cout << load_pipeline(registry, validate_path, validate_overrides).dump(2) << std::endl;
+      // Every check `run` makes short of building the model: the dataset is read, so a batch
+      // larger than the training split is refused here too.
+      const auto config = load_pipeline(registry, validate_path, validate_overrides);
+      build_pipeline(registry, config, /*data_only=*/true);
+      std::cout << config.dump(2) << std::endl;
       return kOk;
     }
     if (*compare) {
@@ -146,7 +155,7 @@ int main(int argc, char** argv) {
     std::cerr << "priorlab: error: " << e.what() << std::endl;
     return kBadInput;
   } catch (const std::exception& e) {
-    std::cerr << "priorlab: error: " << priorlab::one_line(e.what()) << std::endl;
+    std::cerr << "priorlab: error: " << explain(e) << std::endl;  // located: a file system error names its path
     return kFailed;
   }
   return kOk;

@@ -2,7 +2,9 @@
 
 #include <ctime>
 #include <filesystem>
+#include <optional>
 #include <regex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,24 +15,70 @@ namespace fs = std::filesystem;
 
 namespace priorlab::host {
 
-json load_json_file(const std::string& path) {
-  const std::string text = read_file(path);
+namespace {
+
+// "source:line:column" of byte `at` of text.
+std::string text_location(const std::string& source, const std::string& text, size_t at) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < std::min(at, text.size()); ++i) {
+    if (text[i] == '\n') ++line, col = 1;
+    else ++col;
+  }
+  return fmt::format("{}:{}:{}", source, line, col);
+}
+
+// The first byte at which brackets outside strings nest deeper than kMaxJsonDepth, else npos.
+size_t too_deep_at(const std::string& text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::string::npos;
+}
+
+// parse_json, but with `syntax_is_string` a syntax error returns nullopt (a --set bare word).
+std::optional<json> parse_json_or_word(const std::string& text, const std::string& source, bool syntax_is_string) {
+  if (const size_t at = too_deep_at(text); at != std::string::npos)
+    throw Error(text_location(source, text, at),
+                fmt::format("JSON nested deeper than {} levels (a pipeline needs about 6)", kMaxJsonDepth));
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {
-    // Turn the byte offset into line:column.
-    const size_t at = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < at; ++i) {
-      if (text[i] == '\n') ++line, col = 1;
-      else ++col;
-    }
+    if (syntax_is_string) return std::nullopt;
     std::string why = e.what();
     // nlohmann's message: "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     if (const auto p = why.find(": "); p != std::string::npos) why = why.substr(p + 2);
-    throw Error(fmt::format("{}:{}:{}", path, line, col), "malformed JSON: " + why);
+    throw Error(text_location(source, text, e.byte > 0 ? e.byte - 1 : 0), "malformed JSON: " + why);
+  } catch (const json::out_of_range& e) {
+    // 406: "number overflow parsing '1e999'": locate the number's first occurrence.
+    const std::string why = e.what();
+    const auto open = why.find('\''), close = why.rfind('\'');
+    const std::string number = open != std::string::npos && close > open ? why.substr(open + 1, close - open - 1) : "";
+    const size_t at = number.empty() ? std::string::npos : text.find(number);
+    const std::string shown = number.size() > 24 ? number.substr(0, 20) + fmt::format("... ({} characters)", number.size())
+                                                 : number;
+    throw Error(at == std::string::npos ? source : text_location(source, text, at),
+                fmt::format("number {} is out of range (a double holds magnitudes up to about 1.8e308)", shown));
   }
 }
+
+}  // namespace
+
+json parse_json(const std::string& text, const std::string& source) { return *parse_json_or_word(text, source, false); }
+
+json load_json_file(const std::string& path) { return parse_json(read_file(path), path); }
 
 void Provenance::set(const std::string& pointer, const json& value, const std::string& origin) {
   erase(pointer);
@@ -140,8 +188,11 @@ void set_parts(json& config, const std::vector<std::string>& parts, const json& 
     const bool last = i + 1 == parts.size();
     const std::string& p = parts[i];
     if (node->is_array()) {
-      if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || std::stoul(p) >= node->size())
-        throw Error(where, fmt::format("'{}' indexes a list of {} entries", p, node->size()));
+      // At most 18 digits: an index std::stoul cannot hold is out of the list, not an exception.
+      if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || p.size() > 18 ||
+          std::stoul(p) >= node->size())
+        throw Error(where, fmt::format("'{}' indexes a list of {} entries", p.size() > 24 ? p.substr(0, 20) + "..." : p,
+                                       node->size()));
       node = &(*node)[std::stoul(p)];
     } else {
       if (node->is_null()) *node = json::object();
@@ -199,15 +250,26 @@ void apply_override(json& config, const std::string& assignment, Provenance* pro
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error(where, "expected KEY.PATH=VALUE");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::parse_error&) {
-    value = text;  // a bare word is a string: --set prior.plugin=vhp
-  }
+  // A bare word is a string (--set prior.plugin=vhp); JSON nested too deep, or a number out of
+  // range, stays an error.
+  const json value = parse_json_or_word(text, where, true).value_or(json(text));
   set_option_path(config, key, value, where);
   if (provenance) provenance->set(option_pointer(key, where), value, where);
 }
+
+std::string explain(const std::exception& e) {
+  if (const auto* f = dynamic_cast<const fs::filesystem_error*>(&e)) {
+    // libstdc++: "filesystem error: cannot create directories: Not a directory [runs/x/checkpoints]"
+    std::string what = f->what();
+    if (what.rfind("filesystem error: ", 0) == 0) what = what.substr(18);
+    if (const auto bracket = what.find(" ["); bracket != std::string::npos) what = what.substr(0, bracket);
+    return Error(f->path1().empty() ? "file system" : f->path1().string(), one_line(what)).what();
+  }
+  if (const auto* c = dynamic_cast<const c10::Error*>(&e)) return one_line(c->what_without_backtrace());
+  return one_line(e.what());
+}
+
+int max_threads() { return 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 OptionSet training_options() {
   return OptionSet{}
@@ -218,7 +280,8 @@ OptionSet training_options() {
       .add(Option::integer("log_every", 50).min(1).help("steps between metrics.jsonl lines"))
       .add(Option::integer("checkpoint_every", 1000).min(0).help("steps between checkpoints (0: only at the end)"))
       .add(Option::integer("keep_checkpoints", 3).min(1).help("newest checkpoints kept on disk"))
-      .add(Option::integer("threads", 0).min(0).help("intra-op CPU threads (0: LibTorch's default)"));
+      .add(Option::integer("threads", 0).min(0).max(max_threads()).help(
+          "intra-op CPU threads (0: LibTorch's default; at most 4 per core of this machine)"));
 }
 
 OptionSet run_options() {
@@ -293,6 +356,7 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
     const json resolved = run_options().resolve(scalars, "");
     for (const auto& [k, v] : resolved.items()) out[k] = v;
     if (out["name"].get<std::string>().empty()) out["name"] = default_name;
+    check_run_name(out["name"], "/name");
     select_device(out["device"]);  // validates the spelling (and availability) early
 
     for (const auto& [key, value] : raw.items()) {
@@ -302,7 +366,10 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
       if (!known)
         throw Error("/" + key, "unknown key '" + key +
                                    "' (expected: name, description, seed, device, dtype, data_root, tensorboard, dataset, network, "
-                                   "prior, objective, scheduler, training, evaluators)");
+                                   "prior, objective, scheduler, training, evaluators)" +
+                                   did_you_mean(key, {"name", "description", "seed", "device", "dtype", "data_root",
+                                                      "tensorboard", "dataset", "network", "prior", "objective",
+                                                      "scheduler", "training", "evaluators"}));
     }
     const json defaults = {{"objective", {{"plugin", "elbo"}}}, {"scheduler", {{"plugin", "constant"}}}};
     for (const char* section : kComponentSections) {
@@ -324,7 +391,23 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
   }
 }
 
-Pipeline build_pipeline(const Registry& registry, const json& c) {
+void check_run_name(const std::string& name, const std::string& where) {
+  const std::string shown = json(name).dump(-1, ' ', false, json::error_handler_t::replace);  // NUL as \u0000
+  auto refuse = [&](const std::string& why) {
+    throw Error(where, fmt::format("run name {} {}: a run name is one folder name (letters, digits, -_+=,@ ...)",
+                                   shown.size() > 80 ? shown.substr(0, 60) + "...\"" : shown, why));
+  };
+  if (name.empty()) refuse("is empty");
+  if (name == "." || name == "..") refuse("names a folder that exists everywhere");
+  if (name.size() > 128) refuse(fmt::format("is {} bytes long (at most 128)", name.size()));
+  for (const unsigned char ch : name) {
+    if (ch == '/' || ch == '\\') refuse("holds a path separator");
+    if (ch < 0x20 || ch == 0x7f) refuse("holds a control character");
+  }
+  if (name.front() == '.') refuse("starts with '.' (hidden, and the prefix of priorlab's staging folders)");
+}
+
+Pipeline build_pipeline(const Registry& registry, const json& c, bool data_only) {
   Pipeline p;
   p.config = c;
   p.name = c.at("name");
@@ -360,6 +443,7 @@ Pipeline build_pipeline(const Registry& registry, const json& c) {
     throw Error("/training/batch_size", fmt::format("batch size {} exceeds the {} training examples of dataset '{}'", batch,
                                                     train_size, c["dataset"]["plugin"].get<std::string>()));
   p.steps_per_epoch = train_size / batch;  // the last partial batch of an epoch is dropped
+  if (data_only) return p;
 
   p.network = registry.create<Network>(context("network", c.at("network")));
   p.network->to(p.device, p.dtype);

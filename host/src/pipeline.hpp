@@ -23,7 +23,25 @@ namespace priorlab::host {
 
 using nlohmann::json;
 
-/// Parses a JSON file; a syntax error names "file:line:column".
+/// The deepest nesting a pipeline, sweep file or --set value may have. Pipelines nest about 6
+/// deep; the bound keeps every recursive walk of a parsed value (merging, provenance, dumping)
+/// far from the end of the stack (100,000 levels segfaulted validate and run).
+constexpr int kMaxJsonDepth = 64;
+
+/// Parses JSON text read from `source` (a file path, or "--set ..."). Nesting beyond
+/// kMaxJsonDepth, a syntax error, and a number no double holds (1e999, 5,000 digits) are each
+/// an Error at "source:line:column".
+json parse_json(const std::string& text, const std::string& source);
+
+/// The most intra-op threads a run or evaluation may ask for: four per core of this machine.
+/// Beyond that a thread pool only adds contention (100,000 hung `run`, spawning threads).
+int max_threads();
+
+/// One located line for any exception: a filesystem_error becomes "PATH: what failed: why"
+/// (not "filesystem error: ... [PATH]"), a c10::Error loses its backtrace, the rest one_line().
+std::string explain(const std::exception& e);
+
+/// Parses a JSON file with parse_json; the path must name a regular file.
 json load_json_file(const std::string& path);
 
 /// Where each value of a pipeline assembled from several places came from: an "extends" chain of
@@ -112,7 +130,13 @@ struct Pipeline {
 
 /// Constructs every component of a resolved pipeline, in order dataset, network, prior,
 /// objective, scheduler, evaluators; parameters are initialised from the pipeline's seed.
-Pipeline build_pipeline(const Registry& registry, const json& resolved);
+/// With `data_only`, stops after the dataset and the checks that need it (batch size against
+/// the training split): what `validate` runs, building no model.
+Pipeline build_pipeline(const Registry& registry, const json& resolved, bool data_only = false);
+
+/// Refuses a run name that is not one safe path component: empty, ".", "..", a '/' or '\\',
+/// a control character (NUL included), a leading '.', or more than 128 bytes.
+void check_run_name(const std::string& name, const std::string& where);
 
 /// The JSON in file `path`, or null when it is missing, unreadable or not (yet) whole JSON: run
 /// files that a run still going may be rewriting count as absent.

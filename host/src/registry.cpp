@@ -1,5 +1,7 @@
 #include "registry.hpp"
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -23,6 +25,21 @@ std::vector<std::string> plugin_search_path(const std::vector<std::string>& cli_
   const auto exe = boost::dll::program_location(ec);
   if (!ec) dirs.push_back((fs::path(exe.parent_path().string()) / ".." / "lib" / "priorlab" / "plugins").lexically_normal().string());
   return dirs;
+}
+
+std::vector<std::string> check_plugin_dirs(const std::vector<std::string>& cli_paths) {
+  std::vector<std::string> warnings;
+  for (const auto& dir : cli_paths) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) throw Error("--plugin-path " + dir, "no such folder");
+    if (!fs::is_directory(dir, ec)) throw Error("--plugin-path " + dir, "is a file, expected a folder of plugin libraries");
+    bool any = false;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      any = any || (e.path().extension() == ".so");
+    if (!any)
+      warnings.push_back(fmt::format("--plugin-path {}: holds no plugin library (*.so; it is not searched recursively)", dir));
+  }
+  return warnings;
 }
 
 std::string check_handshake(const priorlab_library_info_v1* info) {
@@ -67,15 +84,31 @@ bool Registry::load_library(const std::string& path) {
     refusals_.push_back(fmt::format("{}: {}", path, why));
     return false;
   };
+  // Immediate binding: a symbol the library needs and the host does not have (another SDK,
+  // another C++ ABI) is a refusal here, with dlopen's own words, instead of a fatal "symbol
+  // lookup error" at the first call. Boost.DLL drops dlerror(), so dlopen is asked directly;
+  // the probe's reference keeps the library loaded until Boost.DLL holds its own.
+  ::dlerror();
+  void* probe = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!probe) {
+    const char* err = ::dlerror();
+    std::string why = err ? err : "dlopen failed";
+    if (why.compare(0, path.size() + 2, path + ": ") == 0) why = why.substr(path.size() + 2);
+    if (why.find("undefined symbol") != std::string::npos) why += " (built against another SDK or C++ ABI?)";
+    return refuse("could not load: " + why);
+  }
   boost::system::error_code ec;
   auto lib = std::make_shared<boost::dll::shared_library>();
-  lib->load(path, ec, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+  lib->load(path, ec, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  ::dlclose(probe);
   if (ec || !lib->is_loaded()) return refuse("could not load: " + ec.message());
   if (!lib->has(PRIORLAB_ENTRY_SYMBOL))
     return refuse(fmt::format("entry point '{}' not found (not a priorlab plugin?)", PRIORLAB_ENTRY_SYMBOL));
   const auto& entry = lib->get<const priorlab_library_info_v1*()>(PRIORLAB_ENTRY_SYMBOL);
   const priorlab_library_info_v1* info = entry();
   if (const auto why = check_handshake(info); !why.empty()) return refuse(why);
+  if (info->plugin_count > 0 && !lib->has(PRIORLAB_OPTIONS_SYMBOL))
+    return refuse(fmt::format("entry point '{}' not found", PRIORLAB_OPTIONS_SYMBOL));
 
   std::vector<PluginEntry> found;
   for (uint32_t i = 0; i < info->plugin_count; ++i) {
@@ -88,8 +121,14 @@ bool Registry::load_library(const std::string& path) {
     p.factory_alias = r.factory_alias ? r.factory_alias : "";
     p.library_path = path;
     p.library = lib;
+    // Only now, with the handshake passed, does the library run SDK code: its options().
     try {
-      p.options = OptionSet::from_json(nlohmann::json::parse(r.options_json ? r.options_json : "[]"));
+      const char* text = lib->get<const char*(uint32_t)>(PRIORLAB_OPTIONS_SYMBOL)(i);
+      const auto declaration = nlohmann::json::parse(text ? text : "[]");
+      if (declaration.is_object() && declaration.contains("error"))
+        return refuse(fmt::format("plugin '{}': building its option declaration threw: {}", p.name,
+                                  declaration["error"].get<std::string>()));
+      p.options = OptionSet::from_json(declaration);
     } catch (const std::exception& e) {
       return refuse(fmt::format("plugin '{}' has a malformed option declaration: {}", p.name, e.what()));
     }
@@ -120,11 +159,22 @@ const PluginEntry& Registry::find(const std::string& name, const std::string& ki
   if (p)
     throw Error(path, fmt::format("plugin '{}' is of kind '{}', expected kind '{}' (available: {})", name, p->kind, kind,
                                   available.empty() ? "none" : available));
+  std::vector<std::string> names;
+  for (const auto& q : plugins_)
+    if (q.kind == kind) names.push_back(q.name);
+  throw Error(path, fmt::format("unknown {} '{}' (available: {}; see `priorlab plugins`){}", kind, name,
+                                available.empty() ? "none found" : available, unknown_hint(name, names)));
+}
+
+std::string Registry::unknown_hint(const std::string& name, const std::vector<std::string>& available) const {
+  std::string hint = did_you_mean(name, available);
   std::string refused;
   for (const auto& r : refusals_) refused += (refused.empty() ? "" : "; ") + r;
-  throw Error(path, fmt::format("unknown {} '{}' (available: {}; see `priorlab plugins`){}", kind, name,
-                                available.empty() ? "none found" : available,
-                                refused.empty() ? "" : "; refused libraries: " + refused));
+  if (!refused.empty()) hint += "; refused libraries: " + refused;
+  std::string searched;
+  for (const auto& d : searched_) searched += (searched.empty() ? "" : ", ") + d;
+  return hint + fmt::format("; a plugin of your own? pass --plugin-path DIR or set PRIORLAB_PLUGIN_PATH (searched: {})",
+                            searched.empty() ? "nothing" : searched);
 }
 
 }  // namespace priorlab::host

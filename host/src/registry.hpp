@@ -27,6 +27,10 @@ struct PluginEntry {
 /// <executable dir>/../lib/priorlab/plugins (true for the build tree and an installed tree).
 std::vector<std::string> plugin_search_path(const std::vector<std::string>& cli_paths);
 
+/// Checks the folders given with --plugin-path: one that does not exist, or is not a folder,
+/// is an Error; one that holds no plugin library (*.so) gives a warning, returned.
+std::vector<std::string> check_plugin_dirs(const std::vector<std::string>& cli_paths);
+
 /// The host's expectations, compared field by field with a library's handshake record.
 /// Returns an empty string when the library is acceptable, else why not (one line).
 std::string check_handshake(const priorlab_library_info_v1* info);
@@ -49,6 +53,9 @@ class Registry {
   const PluginEntry& find(const std::string& name, const std::string& kind, const std::string& path) const;
   /// Any kind; nullptr when absent.
   const PluginEntry* find_any(const std::string& name) const;
+  /// What to tell a user whose plugin `name` was not found: a close name among `available`,
+  /// the refused libraries (one may hold it), and where plugins of one's own go.
+  std::string unknown_hint(const std::string& name, const std::vector<std::string>& available) const;
 
   /// Constructs plugin `ctx.name` implementing T. Exceptions from the plugin are caught here
   /// and rethrown as Error naming the plugin. The result keeps its library loaded.

@@ -130,7 +130,7 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
                 << std::endl;
     } catch (const std::exception& e) {
       progress.finish();
-      errors.push_back(fmt::format("/evaluators/{}: {}", i, one_line(e.what())));
+      errors.push_back(fmt::format("/evaluators/{}: {}", i, explain(e)));
       std::cerr << "priorlab: error: " << errors.back() << std::endl;
     }
   }
@@ -215,7 +215,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     const auto* located = dynamic_cast<const Error*>(&e);
     std::string what =
         located ? located->what()
-                : Error(fmt::format("training step {}", trainer.step() + 1), one_line(e.what())).what();
+                : Error(fmt::format("training step {}", trainer.step() + 1), explain(e)).what();
     what += last_checkpoint_hint(dir);
     set_status(dir, "failed", trainer.step(), iterations, what);
     std::cerr << "priorlab: error: " << what << std::endl;
@@ -249,7 +249,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
     // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.
     const std::string what = fmt::format("{}; training finished (step {}), so `priorlab evaluate {}` can redo the "
                                          "evaluation",
-                                         one_line(e.what()), trainer.step(), dir.string());
+                                         explain(e), trainer.step(), dir.string());
     set_status(dir, "failed", trainer.step(), iterations, what);
     std::cerr << "priorlab: error: " << what << std::endl;
     return kFailed;
@@ -284,10 +284,11 @@ nlohmann::json load_pipeline(const Registry& registry, const std::string& path, 
 
 int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop) {
   nlohmann::json config = load_pipeline(registry, request.config_path, request.overrides);
-  if (!request.name.empty()) config["name"] = request.name;
+  if (!request.name.empty()) {
+    check_run_name(request.name, "--name");
+    config["name"] = request.name;
+  }
   const std::string name = config["name"];
-  if (name.find('/') != std::string::npos || name == "." || name == "..")
-    throw Error("/name", fmt::format("expected a plain folder name, found \"{}\"", name));
   const fs::path dir = fs::path(request.out_dir) / name;
   if (fs::exists(dir) && !request.force)
     throw Error(dir.string(), fmt::format("run directory already exists; pass --force to replace it, or continue it "
@@ -411,8 +412,9 @@ std::string format_describe(const Registry& registry, const std::string& name) {
   const PluginEntry* p = registry.find_any(name);
   if (!p) {
     std::string known;
-    for (const auto& q : registry.plugins()) known += (known.empty() ? "" : ", ") + q.name;
-    throw Error(name, fmt::format("no such plugin (available: {})", known));
+    std::vector<std::string> names;
+    for (const auto& q : registry.plugins()) known += (known.empty() ? "" : ", ") + q.name, names.push_back(q.name);
+    throw Error(name, fmt::format("no such plugin (available: {}){}", known, registry.unknown_hint(name, names)));
   }
   std::string out = fmt::format("{} ({} {}): {}\nlibrary: {}\n", p->name, p->kind, p->version, p->summary, p->library_path);
   out += p->options.items().empty() ? "options: none\n" : "options:\n";

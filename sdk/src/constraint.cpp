@@ -15,7 +15,8 @@ OptionSet& ConstraintAverage::declare(OptionSet& set) {
   set.add(Option::string("measure", "nll")
               .choices({"nll", "squared_error"})
               .help("constraint C per data dimension: nll = -log p(x|z), squared_error = ||x - mean||^2"));
-  set.add(Option::real("alpha", 0.99).min(0).max(1).help("running-average weight of the previous C_hat, < 1"));
+  set.add(Option::real("alpha", 0.99).min(0).less_than(1).help(
+      "running-average weight of the previous C_hat (alpha = 1 would freeze C_hat at the first batch)"));
   return set;
 }
 
@@ -23,8 +24,7 @@ ConstraintAverage::ConstraintAverage(const Options& options, const std::string& 
     : threshold_(options.real("threshold")),
       alpha_(options.real("alpha")),
       squared_error_(options.string("measure") == "squared_error") {
-  if (!(alpha_ < 1.0))
-    throw Error(path + "/options/alpha", "must be < 1 (alpha = 1 would freeze C_hat at the first batch)");
+  (void)path;  // alpha's range is the declaration's: validate and run read the same one
 }
 
 double ConstraintAverage::update(const SchedulerInput& in) {

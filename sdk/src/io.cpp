@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "priorlab/error.hpp"
 
 namespace fs = std::filesystem;
@@ -57,8 +59,20 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 }
 
 std::string read_file(const std::string& path) {
-  if (!fs::exists(path)) throw Error(path, "no such file");
-  if (fs::is_directory(path)) throw Error(path, "expected a file, found a directory");
+  // Without throwing: a symbolic-link loop is an Error naming the path, not a filesystem_error.
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) throw Error(path, "cannot read: " + ec.message());
+  if (!fs::exists(st)) throw Error(path, "no such file");
+  if (fs::is_directory(st)) throw Error(path, "expected a file, found a directory");
+  // A FIFO or a device would block, or never end, on open or read.
+  if (!fs::is_regular_file(st))
+    throw Error(path, fmt::format("expected a regular file, found {}",
+                                  fs::is_fifo(st)             ? "a FIFO"
+                                  : fs::is_socket(st)         ? "a socket"
+                                  : fs::is_character_file(st) ? "a character device"
+                                  : fs::is_block_file(st)     ? "a block device"
+                                                              : "something else"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path, std::string("cannot read: ") + std::strerror(errno));
   std::ostringstream ss;

@@ -37,7 +37,11 @@ std::string found(const json& v) {
   return fmt::format("{} {}", v.type_name(), text);
 }
 
-std::string number(double v) { return fmt::format("{:g}", v); }
+// Integral bounds print whole (1048576, not 1.04858e+06); others as %g.
+std::string number(double v) {
+  if (std::abs(v) < 1e15 && std::floor(v) == v) return fmt::format("{}", static_cast<std::int64_t>(v));
+  return fmt::format("{:g}", v);
+}
 
 }  // namespace
 
@@ -70,6 +74,21 @@ Option& Option::greater_than(double value) & {
 }
 Option& Option::max(double value) & {
   max_ = value;
+  max_exclusive_ = false;
+  return *this;
+}
+Option& Option::less_than(double value) & {
+  max_ = value;
+  max_exclusive_ = true;
+  return *this;
+}
+Option& Option::sizes(std::int64_t min_entries, std::int64_t max_entries) & {
+  min_size_ = min_entries;
+  max_size_ = max_entries;
+  return *this;
+}
+Option& Option::max_product(double value) & {
+  max_product_ = value;
   return *this;
 }
 Option& Option::choices(std::vector<std::string> allowed) & {
@@ -87,12 +106,17 @@ std::string Option::describe_type() const {
     text += ", one of ";
     for (size_t i = 0; i < choices_.size(); ++i) text += (i ? "|" : "") + choices_[i];
   }
-  if (min_ && max_ && !min_exclusive_) {
-    text += fmt::format(" in [{}, {}]", number(*min_), number(*max_));
+  if (min_ && max_) {
+    text += fmt::format(" in {}{}, {}{}", min_exclusive_ ? "(" : "[", number(*min_), number(*max_),
+                        max_exclusive_ ? ")" : "]");
   } else {
     if (min_) text += fmt::format(" {} {}", min_exclusive_ ? ">" : ">=", number(*min_));
-    if (max_) text += fmt::format("{} <= {}", min_ ? "," : "", number(*max_));
+    if (max_) text += fmt::format(" {} {}", max_exclusive_ ? "<" : "<=", number(*max_));
   }
+  if (min_size_ && max_size_)
+    text += *min_size_ == *max_size_ ? fmt::format(", {} entries", *min_size_)
+                                     : fmt::format(", {} to {} entries", *min_size_, *max_size_);
+  if (max_product_) text += fmt::format(", product <= {}", number(*max_product_));
   return text;
 }
 
@@ -102,7 +126,7 @@ json Option::validate(const json& value, const std::string& path) const {
   };
   auto check_range = [&](double x) {
     bool low = min_ && (min_exclusive_ ? !(x > *min_) : !(x >= *min_));
-    bool high = max_ && !(x <= *max_);
+    bool high = max_ && (max_exclusive_ ? !(x < *max_) : !(x <= *max_));
     if (low || high || std::isnan(x)) fail("");
   };
   auto scalar = [&](const json& v, OptionType t) -> json {
@@ -140,6 +164,9 @@ json Option::validate(const json& value, const std::string& path) const {
     case OptionType::FloatList:
     case OptionType::StringList: {
       if (!value.is_array()) fail("");
+      const auto n = static_cast<std::int64_t>(value.size());
+      if ((min_size_ && n < *min_size_) || (max_size_ && n > *max_size_))
+        fail("");
       const OptionType element = type_ == OptionType::IntList     ? OptionType::Int
                                  : type_ == OptionType::FloatList ? OptionType::Float
                                                                   : OptionType::String;
@@ -150,9 +177,17 @@ json Option::validate(const json& value, const std::string& path) const {
         } catch (const Error&) {
           Option scalar_option = *this;
           scalar_option.type_ = element;
+          scalar_option.min_size_ = scalar_option.max_size_ = std::nullopt;
+          scalar_option.max_product_ = std::nullopt;
           throw Error(fmt::format("{}/{}", path, i), fmt::format("expected each element to be {}, found {}",
                                                                  scalar_option.describe_type(), found(value[i])));
         }
+      }
+      if (max_product_) {
+        // In doubles, stopping once past the bound: no integer overflow whatever the entries.
+        double product = 1;
+        for (const auto& v : out)
+          if ((product *= v.get<double>()) > *max_product_) fail("");
       }
       return out;
     }
@@ -165,6 +200,10 @@ json Option::to_json() const {
   if (min_) j["min"] = *min_;
   if (min_exclusive_) j["min_exclusive"] = true;
   if (max_) j["max"] = *max_;
+  if (max_exclusive_) j["max_exclusive"] = true;
+  if (min_size_) j["min_size"] = *min_size_;
+  if (max_size_) j["max_size"] = *max_size_;
+  if (max_product_) j["max_product"] = *max_product_;
   if (!choices_.empty()) j["choices"] = choices_;
   return j;
 }
@@ -176,6 +215,10 @@ Option Option::from_json(const json& spec) {
     if (spec.contains("min")) o.min_ = spec["min"].get<double>();
     if (spec.contains("min_exclusive")) o.min_exclusive_ = spec["min_exclusive"].get<bool>();
     if (spec.contains("max")) o.max_ = spec["max"].get<double>();
+    if (spec.contains("max_exclusive")) o.max_exclusive_ = spec["max_exclusive"].get<bool>();
+    if (spec.contains("min_size")) o.min_size_ = spec["min_size"].get<std::int64_t>();
+    if (spec.contains("max_size")) o.max_size_ = spec["max_size"].get<std::int64_t>();
+    if (spec.contains("max_product")) o.max_product_ = spec["max_product"].get<double>();
     if (spec.contains("choices")) o.choices_ = spec["choices"].get<std::vector<std::string>>();
     if (spec.contains("help")) o.help_ = spec["help"].get<std::string>();
     return o;
@@ -205,9 +248,10 @@ json OptionSet::resolve(const json& section, const std::string& path) const {
       const Option* o = find(key);
       if (!o) {
         std::string known;
-        for (const auto& item : items_) known += (known.empty() ? "" : ", ") + item.name();
-        throw Error(path + "/" + key,
-                    fmt::format("unknown option '{}' (known: {})", key, known.empty() ? "none" : known));
+        std::vector<std::string> names;
+        for (const auto& item : items_) known += (known.empty() ? "" : ", ") + item.name(), names.push_back(item.name());
+        throw Error(path + "/" + key, fmt::format("unknown option '{}' (known: {}){}", key, known.empty() ? "none" : known,
+                                                  did_you_mean(key, names)));
       }
       out[key] = o->validate(value, path + "/" + key);
     }

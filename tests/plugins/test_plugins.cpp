@@ -1,7 +1,8 @@
 // Plugins with test behaviour:
 //  - objective "nan_after": the ELBO until step `after`, then a NaN loss;
 //  - prior "throwing": its constructor throws (priorlab::Error or std::runtime_error).
-// Built a second time with PRIORLAB_ABI_VERSION=99 to be refused by the host.
+// Built again to be refused by the host: with PRIORLAB_ABI_VERSION=99 (RENAME=1); with an
+// options() that throws (RENAME=2); with the pre-C++11 string ABI (RENAME=3).
 #include <stdexcept>
 
 #include <priorlab/sdk.hpp>
@@ -49,6 +50,16 @@ class Throwing : public Prior {
 #ifndef PRIORLAB_TEST_RENAME
 PRIORLAB_PLUGIN(Objective, nan_after, NanAfter, "0.0.1", "test: NaN loss after N steps")
 PRIORLAB_PLUGIN(Prior, throwing, Throwing, "0.0.1", "test: constructor throws")
-#else
+#elif PRIORLAB_TEST_RENAME == 1
 PRIORLAB_PLUGIN(Objective, nan_after_abi99, NanAfter, "0.0.1", "test: built for ABI 99")
+#elif PRIORLAB_TEST_RENAME == 2
+namespace {
+struct ThrowingOptions : NanAfter {
+  static OptionSet options() { throw std::runtime_error("options() failed (test)"); }
+  using NanAfter::NanAfter;
+};
+}  // namespace
+PRIORLAB_PLUGIN(Objective, nan_after_bad_options, ThrowingOptions, "0.0.1", "test: options() throws")
+#else
+PRIORLAB_PLUGIN(Objective, nan_after_old_abi, NanAfter, "0.0.1", "test: built with _GLIBCXX_USE_CXX11_ABI=0")
 #endif

@@ -115,6 +115,9 @@ Table read_table(const std::string& path, char delim, const std::string& header,
   size_t expected = 0;
   while (std::getline(in, text)) {
     ++line;
+    // A UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first field:
+    // left there it makes a number unparsable and a header-less file's first row its header.
+    if (line == 1 && text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
     auto fields = split_fields(text, delim, path, line);

@@ -108,6 +108,19 @@ TEST(FeaturesCsv, HeaderlessFilesWithClassNamesAreNotMistakenForAHeader) {
   EXPECT_EQ(d->size(Split::Train), 4);  // row 0 ("0,0,0.5,walk") is data
 }
 
+// Issue 16, case 6: a BOM before a header-less file turned its first row into the header
+// (179 examples of 180). With and without a header, the BOM is dropped and nothing else.
+TEST(FeaturesCsv, Case6_AUtf8BomBeforeTheFirstLineIsNotPartOfIt) {
+  TempDir tmp;
+  write_text(tmp.path() / "bare.csv", "\xEF\xBB\xBF" + csv(180, false, false));
+  const auto bare = make(tmp.path() / "bare.csv", {{"shuffle", false}, {"test_fraction", 0.5}});
+  EXPECT_EQ(bare->size(Split::Train) + bare->size(Split::Test), 180);
+  EXPECT_TRUE(torch::equal(all(*bare, Split::Train)[0], torch::tensor({0.0F, 0.0F, 0.5F})));
+  write_text(tmp.path() / "named.csv", "\xEF\xBB\xBF" + csv(10, true, false));
+  const auto named = make(tmp.path() / "named.csv", {{"label_column", "a"}, {"test_fraction", 0.2}});
+  EXPECT_EQ(named->size(Split::Train) + named->size(Split::Test), 10);  // "a" is found: the BOM left the name
+}
+
 TEST(FeaturesCsv, QuotesSemicolonsWhitespaceAndCrlf) {
   TempDir tmp;
   write_text(tmp.path() / "f.csv", "\"x, 1\";\"y \"\"2\"\"\";label\r\n 1.5 ; -2e1;\"a;b\"\r\n\r\n3;4;c\r\n");

@@ -97,6 +97,8 @@ class StaticMnistDataset : public ImageDataset {
                        "relative to data_root"))
         .add(Option::int_list("shape", {1, 28, 28})
                  .min(1)
+                 .sizes(1, 4)
+                 .max_product(1 << 24)
                  .help("shape of one example; a line holds its product of values"))
         .add(Option::boolean("validation_in_train", false)
                  .help("append the validation file to the train split (60,000 training images, no validation split)"));

@@ -19,6 +19,7 @@ class GatedMlpNetwork : public LikelihoodNetwork {
     declare_latent_options(set);
     set.add(Option::int_list("hidden", {300, 300})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("widths of the encoder's GatedDense layers (the decoder mirrors them); [] gives linear maps"));
     declare_likelihood_options(set, "bernoulli");
     return set;

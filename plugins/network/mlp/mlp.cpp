@@ -14,7 +14,7 @@ class MlpNetwork : public LikelihoodNetwork {
   static OptionSet options() {
     OptionSet set = OptionSet{}
                         .add(Option::integer("latent_dim", 2).min(1).help("dimension D of z"))
-                        .add(Option::int_list("hidden", {256, 256}).min(1).help("hidden layer widths of the encoder (the decoder mirrors them)"))
+                        .add(Option::int_list("hidden", {256, 256}).min(1).max(1 << 20).help("hidden layer widths of the encoder (the decoder mirrors them)"))
                         .add(Option::string("activation", "relu").choices(mlp_activations()).help("hidden-layer activation"));
     // Why bound the log-variance at all: with beta << 1 (REWO's initial phase, beta = 1e-6) nothing
     // holds the encoder's variance, and its log-variance drifts down without limit. Measured on the

@@ -21,7 +21,7 @@ class VhpPrior : public Prior {
     return OptionSet{}
         .add(Option::integer("samples", 16).min(1).help("K, importance samples of zeta per z in the bound (Eq. 9)"))
         .add(Option::integer("zeta_dim", 0).min(0).help("dimension of zeta; 0 = the latent dimension of z"))
-        .add(Option::int_list("hidden", {256, 256}).min(1).help("hidden widths of both MLPs ([] = linear maps)"))
+        .add(Option::int_list("hidden", {256, 256}).min(1).max(1 << 20).help("hidden widths of both MLPs ([] = linear maps)"))
         .add(Option::string("layer", "dense")
                  .choices(mlp_layers())
                  .help("hidden layers of both MLPs: dense = Linear + activation; gated = GatedDense, "

@@ -1,5 +1,9 @@
 // The handshake every plugin library exports with C linkage. The host calls it before touching
-// any C++ symbol and refuses the library when any field disagrees with its own build.
+// any C++ symbol and refuses the library when any field disagrees with its own build. Nothing
+// a library runs while it loads, nor its handshake, calls the SDK: a library built with
+// another C++ ABI (whose SDK calls would be undefined or misread std::string) is refused by
+// the handshake, not killed by it. Option declarations, which are SDK objects, are asked for
+// only after the handshake passed, through priorlab_library_options.
 #pragma once
 
 #include <stdint.h>
@@ -16,7 +20,6 @@ typedef struct priorlab_plugin_record_v1 {
   const char* kind;           ///< "prior" | "scheduler" | "dataset" | "network" | "objective" | "evaluator"
   const char* version;        ///< the plugin's own version, e.g. "1.0.0"
   const char* summary;        ///< one line for `priorlab plugins`
-  const char* options_json;   ///< its OptionSet as JSON (see options.hpp)
   const char* factory_alias;  ///< the Boost.DLL alias of its factory
 } priorlab_plugin_record_v1;
 
@@ -38,9 +41,15 @@ typedef struct priorlab_library_info_v1 {
 
 typedef const priorlab_library_info_v1* (*priorlab_library_info_fn)(void);
 
+/// Plugin `index`'s option declaration as JSON (an array, see options.hpp), or an object
+/// {"error": "..."} when building it threw. Valid while the library is loaded.
+typedef const char* (*priorlab_library_options_fn)(uint32_t index);
+
 #ifdef __cplusplus
 }
 #endif
 
 /// The exported entry point's name.
 #define PRIORLAB_ENTRY_SYMBOL "priorlab_library_info"
+/// The option declarations' entry point, called only after the handshake passed.
+#define PRIORLAB_OPTIONS_SYMBOL "priorlab_library_options"

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "priorlab/export.hpp"
 
@@ -32,5 +33,9 @@ class PRIORLAB_API Error : public std::runtime_error {
 
 /// Replaces newlines and tabs with spaces so a message fits one line.
 PRIORLAB_API std::string one_line(std::string text);
+
+/// "; did you mean 'samples'?" when one of `candidates` is within edit distance max(1, n/3) of
+/// `word` (n its length; the closest, first on ties), else "". For unknown names in messages.
+PRIORLAB_API std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace priorlab

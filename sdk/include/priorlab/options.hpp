@@ -47,9 +47,20 @@ class PRIORLAB_API Option {
   Option& max(double value) &;
   Option&& min(double value) && { return std::move(min(value)); }
   Option&& max(double value) && { return std::move(max(value)); }
-  /// Bounds that exclude the value itself (e.g. beta in (0, 1]).
+  /// Bounds that exclude the value itself (e.g. beta in (0, 1], alpha in [0, 1)).
   Option& greater_than(double value) &;
   Option&& greater_than(double value) && { return std::move(greater_than(value)); }
+  Option& less_than(double value) &;
+  Option&& less_than(double value) && { return std::move(less_than(value)); }
+  /// For lists: how many entries are allowed (inclusive).
+  Option& sizes(std::int64_t min_entries, std::int64_t max_entries) &;
+  Option&& sizes(std::int64_t min_entries, std::int64_t max_entries) && {
+    return std::move(sizes(min_entries, max_entries));
+  }
+  /// For integer lists: the product of the entries (a shape's element count) is at most `value`;
+  /// checked without overflow.
+  Option& max_product(double value) &;
+  Option&& max_product(double value) && { return std::move(max_product(value)); }
   Option& choices(std::vector<std::string> allowed) &;
   Option&& choices(std::vector<std::string> allowed) && { return std::move(choices(std::move(allowed))); }
   Option& help(std::string text) &;
@@ -61,6 +72,7 @@ class PRIORLAB_API Option {
   const std::optional<double>& minimum() const { return min_; }
   const std::optional<double>& maximum() const { return max_; }
   bool minimum_exclusive() const { return min_exclusive_; }
+  bool maximum_exclusive() const { return max_exclusive_; }
   const std::vector<std::string>& allowed() const { return choices_; }
   const std::string& help_text() const { return help_; }
 
@@ -80,6 +92,9 @@ class PRIORLAB_API Option {
   std::optional<double> min_;
   std::optional<double> max_;
   bool min_exclusive_ = false;
+  bool max_exclusive_ = false;
+  std::optional<std::int64_t> min_size_, max_size_;
+  std::optional<double> max_product_;
   std::vector<std::string> choices_;
   std::string help_;
 };

@@ -40,9 +40,13 @@ using Factory = std::shared_ptr<T>(const BuildContext&);
 
 namespace detail {
 
-/// One plugin's registration inside its library (strings owned here).
+/// One plugin's registration inside its library (strings owned here). `options` is called
+/// only after the host's handshake accepted the library (priorlab_library_options): loading a
+/// library runs no SDK code, so a library built with another C++ ABI is refused, not fatal.
 struct Registration {
-  std::string name, kind, version, summary, options_json, factory_alias;
+  std::string name, kind, version, summary, factory_alias;
+  OptionSet (*options)();
+  std::string options_json;  // filled on the host's first request
 };
 
 /// The library's registrations. Declared hidden so every library has its own list, whatever
@@ -50,9 +54,9 @@ struct Registration {
 PRIORLAB_HIDDEN std::vector<Registration>& library_registry();
 
 struct PRIORLAB_HIDDEN Registrar {
-  Registrar(const char* kind, const char* name, const char* version, const char* summary,
-            const OptionSet& options, const char* alias) {
-    library_registry().push_back({name, kind, version, summary, options.to_json().dump(), alias});
+  Registrar(const char* kind, const char* name, const char* version, const char* summary, OptionSet (*options)(),
+            const char* alias) {
+    library_registry().push_back({name, kind, version, summary, alias, options, {}});
   }
 };
 
@@ -70,7 +74,7 @@ PRIORLAB_HIDDEN const priorlab_library_info_v1* build_library_info();
     return std::make_shared<CLASS>(ctx);                                                          \
   }                                                                                               \
   static const ::priorlab::detail::Registrar registrar(::priorlab::KIND::kind, #NAME, VERSION,    \
-                                                       SUMMARY, CLASS::options(),                 \
+                                                       SUMMARY, &CLASS::options,                  \
                                                        "priorlab_factory_" #NAME);                \
   }                                                                                               \
   BOOST_DLL_ALIAS(priorlab_plugin_##NAME::create, priorlab_factory_##NAME)
@@ -88,7 +92,7 @@ PRIORLAB_HIDDEN const priorlab_library_info_v1* build_library_info();
     records.clear();                                                                              \
     for (const auto& r : library_registry())                                                      \
       records.push_back({r.name.c_str(), r.kind.c_str(), r.version.c_str(), r.summary.c_str(),    \
-                         r.options_json.c_str(), r.factory_alias.c_str()});                       \
+                         r.factory_alias.c_str()});                                               \
     info.abi_version = PRIORLAB_ABI_VERSION;                                                      \
     info.info_size = sizeof(priorlab_library_info_v1);                                            \
     info.info_align = alignof(priorlab_library_info_v1);                                          \
@@ -110,4 +114,19 @@ PRIORLAB_HIDDEN const priorlab_library_info_v1* build_library_info();
     } catch (...) {                                                                               \
       return nullptr;                                                                             \
     }                                                                                             \
+  }                                                                                               \
+  extern "C" PRIORLAB_API const char* priorlab_library_options(uint32_t index) noexcept {         \
+    static std::string failure;                                                                   \
+    try {                                                                                         \
+      auto& registry = ::priorlab::detail::library_registry();                                    \
+      if (index >= registry.size()) return nullptr;                                               \
+      auto& r = registry[index];                                                                  \
+      if (r.options_json.empty()) r.options_json = r.options().to_json().dump();                  \
+      return r.options_json.c_str();                                                              \
+    } catch (const std::exception& e) {                                                           \
+      failure = ::nlohmann::json{{"error", e.what()}}.dump();                                     \
+    } catch (...) {                                                                               \
+      failure = R"({"error": "threw a non-standard exception"})";                                 \
+    }                                                                                             \
+    return failure.c_str();                                                                       \
   }
