@@ -98,7 +98,9 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
   if (!pictures_enabled() && !p.evaluators.empty())
     std::cout << "pictures: none are written: this build has no OpenCV (-DPRIORLAB_WITH_OPENCV=OFF)" << std::endl;
   for (size_t i = 0; i < p.evaluators.size(); ++i) {
-    const auto& [name, evaluator] = p.evaluators[i];
+    // Not a structured binding: clang 14 (the fuzz and sanitizer builds) cannot capture one.
+    const std::string& name = p.evaluators[i].name;
+    const auto& evaluator = p.evaluators[i].evaluator;
     if (stop && stop->load()) {
       errors.push_back(fmt::format("/evaluators/{}: interrupted before evaluator '{}'", i, name));
       break;
