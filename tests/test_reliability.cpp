@@ -427,3 +427,14 @@ TEST(Reliability, Case12_ValidateRefusesEverythingRunRefuses) {
   c["dataset"]["options"]["shape"] = {65536, 65536, 65536, 65536};  // 2^64 values: the product overflows
   refused_by_validate_and_run(dir, c, "product <= 16777216");
 }
+
+// Found by fuzz_set: a --set key or bare word that is not UTF-8 escaped as a raw nlohmann
+// type_error when the pipeline was printed or written. It is now a located error.
+TEST(Reliability, Case11_ASetThatIsNotUtf8IsALocatedError) {
+  test::TempDir dir;
+  const std::string file = test::write_config(dir, pipeline());
+  const auto r = test::run_cli("validate " + file + " --set \"$(printf 'description=caf\\351')\"", dir.str());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(": is not valid UTF-8"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("type_error"), std::string::npos) << r.output;
+}

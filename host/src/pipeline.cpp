@@ -250,6 +250,13 @@ void apply_override(json& config, const std::string& assignment, Provenance* pro
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) throw Error(where, "expected KEY.PATH=VALUE");
   const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  // A pipeline file is UTF-8 (the JSON parser checks); a --set key or bare word must be too, or
+  // the config could not be written back (found by fuzz_set).
+  try {
+    const std::string checked = json(assignment).dump();
+  } catch (const json::type_error&) {
+    throw Error(where, "is not valid UTF-8");
+  }
   // A bare word is a string (--set prior.plugin=vhp); JSON nested too deep, or a number out of
   // range, stays an error.
   const json value = parse_json_or_word(text, where, true).value_or(json(text));

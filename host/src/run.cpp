@@ -29,7 +29,13 @@ namespace priorlab::host {
 
 namespace {
 
-void write_json(const fs::path& path, const nlohmann::json& j) { write_file_atomic(path.string(), j.dump(2) + "\n"); }
+// Invalid UTF-8 (an error message quoting a file name that is not UTF-8) is written as U+FFFD
+// rather than throwing in the middle of recording a failure.
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void write_json(const fs::path& path, const nlohmann::json& j) { write_file_atomic(path.string(), dump_json(j)); }
 
 void set_status(const fs::path& dir, const std::string& status, std::int64_t step, std::int64_t iterations,
                 const std::string& error = {}) {
@@ -50,7 +56,7 @@ void set_status(const fs::path& dir, const std::string& status, std::int64_t ste
   j["priorlab_version"] = PRIORLAB_VERSION_STRING;
   if (error.empty()) j.erase("error");
   else j["error"] = error;
-  const std::string text = j.dump(2) + "\n";
+  const std::string text = dump_json(j);
   try {
     write_file_atomic(path.string(), text);
   } catch (const std::exception& e) {
