@@ -15,6 +15,7 @@ packages=(
   libopenblas0-openmp                       # OpenBLAS (OpenMP) makes Debian's LibTorch ~13x faster than reference BLAS
   libboost-dev libboost-filesystem-dev      # Boost.DLL
   nlohmann-json3-dev libfmt-dev libcli11-dev
+  zlib1g-dev                                # checkpoint containers are checked before LibTorch reads them
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Debian's LibTorch, unless the build is pointed at another one (README: "Your own LibTorch / a GPU").

@@ -438,3 +438,35 @@ TEST(Reliability, Case11_ASetThatIsNotUtf8IsALocatedError) {
   EXPECT_NE(r.output.find(": is not valid UTF-8"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("type_error"), std::string::npos) << r.output;
 }
+
+// Found by fuzz_checkpoint: LibTorch 1.13 reads a checkpoint's ZIP container without checking
+// its CRC-32s, and its TorchScript reader segfaults on a damaged code entry. The container is
+// now checked first, sidecar or not. Python's zipfile, an independent reader, finds the same
+// first damaged entry in the corpus input (ZipFile.testzip() returns 'archive/data/25'; the
+// code entry archive/code/__torch__/___torch_mangle_20.py is damaged too).
+TEST(Reliability, Case4_ADamagedCheckpointContainerIsFoundBeforeLibTorchReadsIt) {
+  const fs::path corpus = fs::path(PRIORLAB_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_checkpoint";
+  const std::string valid = test::read_text(corpus / "valid.pt");
+  EXPECT_EQ(host::check_zip_container(valid), "");
+  const std::string crash = host::check_zip_container(test::read_text(corpus / "crash-damaged-code-entry.pt"));
+  EXPECT_EQ(crash.rfind("entry archive/data/25: CRC-32 0bb7cc87, the directory records 993324c6", 0), 0u) << crash;
+  std::string flipped = valid;
+  const auto at = flipped.find("class Module");  // inside a stored code entry
+  ASSERT_NE(at, std::string::npos);
+  flipped[at] ^= 0x20;
+  EXPECT_NE(host::check_zip_container(flipped).find(": CRC-32 "), std::string::npos);
+  EXPECT_NE(host::check_zip_container(valid.substr(0, valid.size() / 2)).find("no ZIP end-of-directory record"),
+            std::string::npos);
+  EXPECT_EQ(host::check_zip_container("PK"), "2 bytes, too short for a ZIP archive");
+  // Through resume: the newest checkpoint damaged, no sidecar: the one before is used.
+  test::TempDir dir;
+  ASSERT_EQ(run_small(dir).exit_code, 0);
+  const fs::path newest = dir.path() / "runs/small/checkpoints/step_00000100.pt";
+  std::string bytes = test::read_text(newest);
+  bytes[bytes.find("class Module")] ^= 0x20;
+  test::write_text(newest, bytes);
+  fs::remove(newest.string() + ".sum");
+  const auto r = test::run_cli("resume runs/small", dir.str());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("CRC-32"), std::string::npos) << r.output;
+}

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include <boost/crc.hpp>
+#include <zlib.h>
 #include <fmt/format.h>
 
 #include "priorlab/error.hpp"
@@ -23,6 +24,87 @@ std::uint32_t crc32c(const void* data, std::size_t size) {
   boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
   crc.process_bytes(data, size);
   return crc.checksum();
+}
+
+std::string check_zip_container(const std::string& bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::uint64_t n = bytes.size();
+  auto u16 = [&](std::uint64_t at) -> std::uint64_t { return b[at] | b[at + 1] << 8; };
+  auto u32 = [&](std::uint64_t at) -> std::uint64_t { return u16(at) | u16(at + 2) << 16; };
+  auto u64 = [&](std::uint64_t at) -> std::uint64_t { return u32(at) | u32(at + 4) << 32; };
+  auto fits = [&](std::uint64_t at, std::uint64_t len) { return at <= n && len <= n - at; };  // no overflow
+  // The end-of-central-directory record: the last "PK\5\6" within 22 + 65,535 bytes of the end.
+  if (n < 22) return fmt::format("{} bytes, too short for a ZIP archive", n);
+  std::uint64_t eocd = n - 22;
+  while (!(b[eocd] == 'P' && b[eocd + 1] == 'K' && b[eocd + 2] == 5 && b[eocd + 3] == 6)) {
+    if (eocd == 0 || n - eocd > 22 + 65535) return "no ZIP end-of-directory record (not a checkpoint, or cut short)";
+    --eocd;
+  }
+  std::uint64_t entries = u16(eocd + 10), dir_size = u32(eocd + 12), dir_at = u32(eocd + 16);
+  // zip64: the locator just before points at the zip64 end record, which holds 64-bit values.
+  if (eocd >= 20 && u32(eocd - 20) == 0x07064b50) {
+    const std::uint64_t z = u64(eocd - 20 + 8);
+    if (!fits(z, 56) || u32(z) != 0x06064b50) return "damaged zip64 end-of-directory record";
+    entries = u64(z + 32), dir_size = u64(z + 40), dir_at = u64(z + 48);
+  }
+  if (!fits(dir_at, dir_size)) return "the ZIP directory lies outside the file";
+  std::uint64_t at = dir_at;
+  for (std::uint64_t e = 0; e < entries; ++e) {
+    if (!fits(at, 46) || u32(at) != 0x02014b50) return fmt::format("ZIP directory entry {} is damaged", e);
+    const std::uint64_t method = u16(at + 10), crc = u32(at + 16), name_len = u16(at + 28), extra_len = u16(at + 30),
+                        comment_len = u16(at + 32);
+    std::uint64_t size = u32(at + 20), local = u32(at + 42);
+    if (!fits(at, 46 + name_len + extra_len + comment_len)) return fmt::format("ZIP directory entry {} is cut short", e);
+    const std::string name(bytes, at + 46, name_len);
+    // zip64 extra field (id 1): 64-bit sizes and offset, for those fields that read 0xFFFFFFFF.
+    for (std::uint64_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
+      const std::uint64_t id = u16(x), len = u16(x + 2);
+      if (x + 4 + len > at + 46 + name_len + extra_len) break;
+      if (id == 1) {
+        std::uint64_t f = x + 4;
+        if (u32(at + 24) == 0xFFFFFFFF && f + 8 <= x + 4 + len) f += 8;  // uncompressed size
+        if (size == 0xFFFFFFFF && f + 8 <= x + 4 + len) size = u64(f), f += 8;
+        if (local == 0xFFFFFFFF && f + 8 <= x + 4 + len) local = u64(f);
+      }
+      x += 4 + len;
+    }
+    if (method != 0 && method != 8) return fmt::format("entry {}: compression method {} (expected stored or deflate)", name, method);
+    if (!fits(local, 30) || u32(local) != 0x04034b50) return fmt::format("entry {}: its local header is damaged", name);
+    const std::uint64_t data = local + 30 + u16(local + 26) + u16(local + 28);
+    if (!fits(data, size)) return fmt::format("entry {} runs past the end of the file", name);
+    std::uint64_t sum = 0;
+    if (method == 0) {
+      boost::crc_32_type c;
+      c.process_bytes(b + data, size);
+      sum = c.checksum();
+    } else {
+      // Raw deflate, inflated in chunks (never more than the directory's uncompressed size).
+      z_stream z{};
+      if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return "zlib could not start";
+      z.next_in = const_cast<Bytef*>(reinterpret_cast<const Bytef*>(b + data));
+      z.avail_in = static_cast<uInt>(std::min<std::uint64_t>(size, 0x7fffffff));
+      unsigned char chunk[1 << 15];
+      uLong c = crc32(0L, Z_NULL, 0);
+      int rc = Z_OK;
+      std::uint64_t out = 0;
+      while (rc == Z_OK) {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        rc = inflate(&z, Z_NO_FLUSH);
+        const std::uint64_t got = sizeof chunk - z.avail_out;
+        c = crc32(c, chunk, static_cast<uInt>(got));
+        out += got;
+        if (out > u32(at + 24) && u32(at + 24) != 0xFFFFFFFF) rc = Z_DATA_ERROR;  // larger than declared
+        if (rc == Z_OK && got == 0 && z.avail_in == 0) rc = Z_BUF_ERROR;         // input ended early
+      }
+      inflateEnd(&z);
+      if (rc != Z_STREAM_END) return fmt::format("entry {}: its compressed data are damaged", name);
+      sum = c;
+    }
+    if (sum != crc) return fmt::format("entry {}: CRC-32 {:08x}, the directory records {:08x}", name, sum, crc);
+    at += 46 + name_len + extra_len + comment_len;
+  }
+  return {};
 }
 
 namespace {

@@ -49,6 +49,13 @@ void check_free_space(const std::filesystem::path& dir, std::uintmax_t bytes, co
 /// killed. Call with the run's lock held. Returns how many were removed.
 int remove_stale_temporaries(const std::filesystem::path& run_dir);
 
+/// Checks a checkpoint's ZIP container (what torch::serialize writes: stored entries, zip64
+/// directory) before LibTorch reads it: every entry inside the file, stored, and matching the
+/// CRC-32 the directory records for it. LibTorch 1.13 checks none of that, and its TorchScript
+/// reader crashes (SIGSEGV) on a damaged code entry (found by fuzz_checkpoint). Returns "" when
+/// the container is whole, else what is wrong (one line).
+std::string check_zip_container(const std::string& bytes);
+
 /// The checksum file beside checkpoint `path`: "<path>.sum", {"bytes": n, "crc32c": c}.
 std::string checksum_path(const std::string& checkpoint_path);
 /// The record written to checksum_path() for these bytes.

@@ -304,6 +304,10 @@ void Trainer::load_checkpoint(const std::string& path) {
   }
   if (const auto bad = verify_checksum(path, bytes); !bad.empty())
     throw DamagedCheckpoint(path, "damaged (bit rot or a torn copy): " + bad);
+  // Checked here too, sidecar or not: LibTorch reads a damaged container without noticing and
+  // can crash on it (checkpoints written before the sidecar existed have none).
+  if (const auto bad = check_zip_container(bytes); !bad.empty())
+    throw DamagedCheckpoint(path, "damaged (bit rot or a torn copy): " + bad);
   torch::serialize::InputArchive archive, network, prior, opt_network, opt_prior;
   nlohmann::json state;
   try {
