@@ -141,6 +141,14 @@ TEST(Compare, MetricsAreChosenByNameOrSuffixAndAMissingOneIsAnError) {
         0u)
         << e.what();
   }
+  // A near miss is named before the list (a slash for the dot: one edit).
+  try {
+    compare_runs(dir.path(), {"reconstruction/rate"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("reports it; did you mean 'reconstruction.rate'? (available: "), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Compare, CommandWritesMarkdownAndCsvAndPrintsTheTable) {

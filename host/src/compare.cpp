@@ -264,8 +264,11 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
       if (!any && !wanted.empty() && !c.runs.empty()) {
         std::string known;
         for (const auto& m : available) known += (known.empty() ? "" : ", ") + m;
-        throw Error("--metrics " + want, fmt::format("no run under {} reports it (available: {})", dir.string(),
-                                                     known.empty() ? "none" : known));
+        // The suggestion first: the list of every metric can run to hundreds of names.
+        throw Error("--metrics " + want,
+                    fmt::format("no run under {} reports it{} (available: {})", dir.string(),
+                                did_you_mean(want, std::vector<std::string>(available.begin(), available.end())),
+                                known.empty() ? "none" : known));
       }
     }
   }
