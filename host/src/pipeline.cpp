@@ -366,18 +366,16 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
     check_run_name(out["name"], "/name");
     select_device(out["device"]);  // validates the spelling (and availability) early
 
-    for (const auto& [key, value] : raw.items()) {
-      const bool known = run_options().find(key) || key == "training" || key == "evaluators" ||
-                         std::find(std::begin(kComponentSections), std::end(kComponentSections), key) !=
-                             std::end(kComponentSections);
-      if (!known)
-        throw Error("/" + key, "unknown key '" + key +
-                                   "' (expected: name, description, seed, device, dtype, data_root, tensorboard, dataset, network, "
-                                   "prior, objective, scheduler, training, evaluators)" +
-                                   did_you_mean(key, {"name", "description", "seed", "device", "dtype", "data_root",
-                                                      "tensorboard", "dataset", "network", "prior", "objective",
-                                                      "scheduler", "training", "evaluators"}));
-    }
+    // Every top-level key, in the order the message names them: the run options, the plugin
+    // sections, training, evaluators. One list serves the check, the message and the suggestion.
+    std::vector<std::string> keys;
+    for (const auto& o : run_options().items()) keys.push_back(o.name());
+    keys.insert(keys.end(), std::begin(kComponentSections), std::end(kComponentSections));
+    keys.insert(keys.end(), {"training", "evaluators"});
+    for (const auto& [key, value] : raw.items())
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        throw Error("/" + key, fmt::format("unknown key '{}' (expected: {}){}", key, fmt::join(keys, ", "),
+                                           did_you_mean(key, keys)));
     const json defaults = {{"objective", {{"plugin", "elbo"}}}, {"scheduler", {{"plugin", "constant"}}}};
     for (const char* section : kComponentSections) {
       if (!raw.contains(section) && !defaults.contains(section))
