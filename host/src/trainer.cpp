@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "fused_adam.hpp"
 #include "priorlab/io.hpp"
 #include "progress.hpp"
 #include "safety.hpp"
@@ -106,12 +108,46 @@ Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, cons
   const double prior_lr = t.at("prior_learning_rate").get<double>() > 0 ? t.at("prior_learning_rate").get<double>() : lr;
   // Two parameter groups with their own optimisers: a scheduler can hold the prior frozen
   // (REWO's initial phase) without its Adam moments or step count moving.
-  opt_network_ = std::make_unique<torch::optim::Adam>(p_.network->parameters(), torch::optim::AdamOptions(lr));
-  if (!p_.prior->parameters().empty())
-    opt_prior_ = std::make_unique<torch::optim::Adam>(p_.prior->parameters(), torch::optim::AdamOptions(prior_lr));
+  // FusedAdam (fused_adam.hpp): the same update in one pass per tensor. PRIORLAB_REFERENCE_STEP=1
+  // selects the step as it was before issue 11 (LibTorch's Adam, zero-filled gradients), the
+  // "before" of docs/performance.md and of Training.OptimisedStepMatchesTheReferenceStep.
+  const char* reference = std::getenv("PRIORLAB_REFERENCE_STEP");
+  reference_step_ = reference && std::string(reference) == "1";
+  const auto make_adam = [&](std::vector<torch::Tensor> params, double rate) -> std::unique_ptr<torch::optim::Adam> {
+    if (!reference_step_) return std::make_unique<FusedAdam>(std::move(params), torch::optim::AdamOptions(rate));
+    return std::make_unique<torch::optim::Adam>(std::move(params), torch::optim::AdamOptions(rate));
+  };
+  opt_network_ = make_adam(p_.network->parameters(), lr);
+  if (!p_.prior->parameters().empty()) opt_prior_ = make_adam(p_.prior->parameters(), prior_lr);
   interval_sums_ = torch::zeros({kSums}, torch::TensorOptions().dtype(torch::kDouble).device(p_.device));
   session_start_ = std::chrono::steady_clock::now();
   fs::create_directories(fs::path(run_dir_) / "checkpoints");
+}
+
+// Gradients are dropped before each step rather than zero-filled (optimizer.zero_grad()), so
+// that backward hands its gradient buffers over instead of adding them onto zeros: one memset
+// and one addition pass fewer per parameter. 0 + g == g, so the values are the same.
+void Trainer::clear_gradients() {
+  if (reference_step_) {
+    opt_network_->zero_grad();
+    if (opt_prior_) opt_prior_->zero_grad();
+    return;
+  }
+  for (auto* opt : {opt_network_.get(), opt_prior_.get()})
+    if (opt)
+      for (auto& group : opt->param_groups())
+        for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+}
+
+// A parameter the loss did not reach keeps a zero gradient, as zero_grad() would have left it:
+// Adam then still decays its moments and moves it, exactly as before.
+void Trainer::fill_missing_gradients() {
+  if (reference_step_) return;
+  for (auto* opt : {opt_network_.get(), opt_prior_.get()})
+    if (opt)
+      for (auto& group : opt->param_groups())
+        for (auto& p : group.params())
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
 }
 
 double Trainer::wall_seconds() const {
@@ -165,8 +201,7 @@ void Trainer::train(std::int64_t pause_at) {
     });
     const auto x = batch.x.to(p_.device, p_.dtype);
 
-    opt_network_->zero_grad();
-    if (opt_prior_) opt_prior_->zero_grad();
+    clear_gradients();
     const ObjectiveTerms terms =
         call_plugin(objective_name, [&] { return p_.objective->compute(x, *p_.network, *p_.prior, beta); });
     // The scheduler's inputs, computed in one place: one small host transfer per step.
@@ -184,6 +219,7 @@ void Trainer::train(std::int64_t pause_at) {
                               s[kLoss], s[kDistortion], s[kRate], beta));
     }
     terms.loss.backward();
+    fill_missing_gradients();
     opt_network_->step();
     if (opt_prior_ && train_prior) opt_prior_->step();
 

@@ -67,6 +67,8 @@ class Trainer {
   std::int64_t checkpoint_threads() const { return checkpoint_threads_; }
 
  private:
+  void clear_gradients();
+  void fill_missing_gradients();
   torch::Tensor batch_indices(std::int64_t step);
   void log_interval();
 
@@ -80,6 +82,7 @@ class Trainer {
   double wall_before_ = 0;  // seconds spent in earlier sessions of this run
   std::chrono::steady_clock::time_point session_start_;
   std::unique_ptr<torch::optim::Adam> opt_network_, opt_prior_;
+  bool reference_step_ = false;  // PRIORLAB_REFERENCE_STEP=1: LibTorch's Adam and zero_grad()
   // Per-epoch permutation cache.
   std::int64_t perm_epoch_ = -1;
   torch::Tensor perm_;
