@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fused_adam.hpp"
+#include "malloc_tuning.hpp"
 #include "pipeline.hpp"
 #include "priorlab/graph.hpp"
 #include "registry.hpp"
@@ -132,4 +133,13 @@ static void BM_KnnGraph(benchmark::State& state) {
 }
 BENCHMARK(BM_KnnGraph)->Args({1000, 2})->Args({10000, 32})->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+// The host's malloc settings (host/src/malloc_tuning.hpp), so that the figures are those of
+// `priorlab run`; PRIORLAB_MALLOC_TUNING=0 measures glibc's defaults.
+int main(int argc, char** argv) {
+  priorlab::host::tune_malloc();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

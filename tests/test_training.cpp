@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "malloc_tuning.hpp"
 #include "run.hpp"
 #include "test_util.hpp"
 #include "trainer.hpp"
@@ -199,4 +200,31 @@ TEST(Training, OptimisedStepMatchesTheReferenceStep) {
         << name << ": max |diff| " << (optimised.at(name) - t).abs().max().item<double>();
   }
   EXPECT_GT(moved, 0.05);
+}
+
+// Issue 11: the host's malloc settings (host/src/malloc_tuning.hpp) change where blocks come
+// from, never the arithmetic: a VHP pipeline trained under glibc's defaults and again after
+// tune_malloc() ends with bit-identical parameters. The first run is made before the settings
+// change in this process (ctest runs each test in its own process).
+TEST(Training, MallocTuningKeepsResults) {
+  json raw = test::small_pipeline(60);
+  raw["prior"] = {{"plugin", "vhp"}, {"options", {{"samples", 4}, {"hidden", {32}}}}};
+  raw["scheduler"] = {{"plugin", "constant"}, {"options", {{"beta", 1.0}}}};
+  raw["evaluators"] = json::array();
+  const auto train = [&] {
+    test::TempDir dir;
+    Pipeline p = build(raw);
+    Trainer t(p, dir.str(), false);
+    t.train();
+    return parameters_of(p);
+  };
+  unsetenv("PRIORLAB_MALLOC_TUNING");
+  const auto glibc_defaults = train();
+  ASSERT_TRUE(tune_malloc());
+  const auto tuned = train();
+  ASSERT_EQ(glibc_defaults.size(), tuned.size());
+  for (const auto& [name, t] : glibc_defaults) EXPECT_TRUE(torch::equal(t, tuned.at(name))) << name;
+  setenv("PRIORLAB_MALLOC_TUNING", "0", 1);
+  EXPECT_FALSE(tune_malloc());
+  unsetenv("PRIORLAB_MALLOC_TUNING");
 }

@@ -1,6 +1,4 @@
 // priorlab: train and evaluate VAE priors from JSON pipelines of plugins.
-#include <malloc.h>
-
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +9,7 @@
 
 #include "compare.hpp"
 #include "evaluate.hpp"
+#include "malloc_tuning.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
 #include "report.hpp"
@@ -23,20 +22,6 @@ extern "C" void on_signal(int) {
   if (g_stop.exchange(true)) std::_Exit(priorlab::host::kInterrupted);  // second Ctrl-C: leave now
 }
 
-// glibc serves blocks of 128 KiB and more with mmap and gives them back with munmap, and trims
-// the heap's top above 128 KiB; its dynamic threshold only rises as far as the largest block
-// freed so far. A training step allocates and frees activations of about 1 MiB (a [1024, 256]
-// float layer of p(z|zeta)) dozens of times, so every step paid fresh, zero-filled pages: 19.5 %
-// of a Table 3 step's samples were kernel page faults and clearing (perf, docs/performance.md).
-// Fixed thresholds keep freed blocks in the heap for reuse. Allocation does not change the
-// arithmetic: results are bit-identical (Perf.MallocTuningKeepsResults). PRIORLAB_MALLOC_TUNING=0
-// restores glibc's defaults (the "before" of the benchmark).
-void tune_malloc() {
-  const char* v = std::getenv("PRIORLAB_MALLOC_TUNING");
-  if (v && std::strcmp(v, "0") == 0) return;
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's ceiling for this threshold on 64-bit
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -1,7 +1,9 @@
 #include "priorlab/graph.hpp"
 
 #include <algorithm>
-#include <set>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/astar_search.hpp>
@@ -60,26 +62,49 @@ KnnGraph knn_graph(const torch::Tensor& points_in, std::int64_t k) {
   KnnGraph g;
   g.nodes = n;
   if (k < 1) return g;
-  std::set<std::pair<std::int64_t, std::int64_t>> seen;
-  const std::int64_t block = 1024;  // rows per distance block: block x N floats at a time
+  // Rows per distance block: block x N floats (at most 2^21 = 8 MiB) stay below glibc's mmap
+  // threshold, so the blocks are reused from the heap instead of being mapped and zero-faulted
+  // each time (1,024 rows of 10,000 nodes spent a third of the time in page faults).
+  const std::int64_t block = std::clamp<std::int64_t>((std::int64_t{1} << 21) / n, 1, 1024);
+  // An edge {a, b} is kept once, at its first sighting in row order: a hash set of a·n + b.
+  std::unordered_set<std::int64_t> seen;
+  seen.reserve(static_cast<size_t>(n * k));
+  std::vector<std::pair<float, std::int64_t>> best;  // the row's k nearest so far, a max-heap
+  best.reserve(static_cast<size_t>(k));
   for (std::int64_t start = 0; start < n; start += block) {
     const auto rows = points.slice(0, start, std::min(n, start + block));
-    auto dist = torch::cdist(rows, points);  // [b, N]
-    // Exclude each point itself.
-    const auto idx = torch::arange(start, start + rows.size(0), torch::kLong);
-    dist.index_put_({torch::arange(rows.size(0), torch::kLong), idx}, std::numeric_limits<float>::infinity());
+    const auto dist = torch::cdist(rows, points).contiguous();  // [b, N]
+    const float* dp = dist.data_ptr<float>();
     // Neighbours are chosen in float (cdist's fast matrix form), but the edge weights are
     // recomputed exactly in double: the fast form loses digits for near points, enough to
-    // reorder paths whose lengths differ by 1e-5.
-    const auto nearest = std::get<1>(dist.topk(k, 1, /*largest=*/false)).contiguous();
-    const std::int64_t* np = nearest.data_ptr<std::int64_t>();
-    for (std::int64_t r = 0; r < rows.size(0); ++r)
-      for (std::int64_t j = 0; j < k; ++j) {
-        const std::int64_t a = start + r, b = np[r * k + j];
-        if (!seen.insert({std::min(a, b), std::max(a, b)}).second) continue;
+    // reorder paths whose lengths differ by 1e-5. The k smallest of a row, the point itself
+    // excluded, by one pass with a heap of k (ties: the lower index), instead of topk's
+    // partial sort of the whole row, which took 60 % of the time.
+    for (std::int64_t r = 0; r < rows.size(0); ++r) {
+      const std::int64_t a = start + r;
+      const float* row = dp + r * n;
+      best.clear();
+      std::int64_t first = 0;  // the first k indexes other than a fill the heap
+      for (; static_cast<std::int64_t>(best.size()) < k; ++first)
+        if (first != a) best.push_back({row[first], first});
+      std::make_heap(best.begin(), best.end());
+      // Later indexes are larger, so a later equal distance never displaces: compare values only.
+      float worst = best.front().first;
+      for (std::int64_t j = first; j < n; ++j) {
+        const float v = row[j];
+        if (!(v < worst) || j == a) continue;
+        std::pop_heap(best.begin(), best.end());
+        best.back() = {v, j};
+        std::push_heap(best.begin(), best.end());
+        worst = best.front().first;
+      }
+      std::sort_heap(best.begin(), best.end());  // nearest first
+      for (const auto& [d, b] : best) {
+        if (!seen.insert(std::min(a, b) * n + std::max(a, b)).second) continue;
         g.from.push_back(a);
         g.to.push_back(b);
       }
+    }
   }
   if (!g.from.empty()) {
     const auto exact = points_in.detach().to(torch::kCPU, torch::kDouble);
