@@ -5,8 +5,9 @@ For each case (threads x batch x K) it times, one after the other on the same ma
             per-step cost of the loop included), ms/step from metrics.jsonl's `seconds` over the
             logging intervals after the first (the first holds start-up and warm-up);
   python    bench/python_reference.py, the same model, batch and optimiser in eager PyTorch;
-  sgemm     torch.mm on the step's dominant shape [B*K, 256] x [256, 256], the machine's limit
-            for this work with this many threads (same OpenBLAS, same process settings).
+  sgemm     torch.mm on the step's dominant shape [B*K, 256] x [256, 256] into a preallocated
+            output (the product alone, not the allocator), the machine's limit for this work
+            with this many threads (same OpenBLAS, same process settings).
 The step's matrix work is counted layer by layer (flops()), so "GFLOP/s" and "% sgemm" say how
 close each implementation comes to the limit.
 
@@ -44,12 +45,12 @@ SGEMM = r"""
 import json, sys, time, torch
 t, m, k, n = map(int, sys.argv[1:5])
 torch.set_num_threads(t)
-a, b = torch.randn(m, k), torch.randn(k, n)
-for _ in range(20): torch.mm(a, b)
+a, b, c = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+for _ in range(20): torch.mm(a, b, out=c)
 reps, best = max(20, int(2e10 / (2 * m * k * n))), float("inf")
 for _ in range(3):
     s = time.perf_counter()
-    for _ in range(reps): torch.mm(a, b)
+    for _ in range(reps): torch.mm(a, b, out=c)
     best = min(best, (time.perf_counter() - s) / reps)
 print(json.dumps({"gflops": 2 * m * k * n / best / 1e9}))
 """
@@ -72,8 +73,9 @@ def run_json(cmd, threads):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def sgemm(threads, m):
-    return run_json([PY, "-c", SGEMM, str(threads), str(m), "256", "256"], threads)["gflops"]
+def sgemm(threads, m, k=256, n=256):
+    """GFLOP/s of torch.mm [m, k] x [k, n] with `threads` threads (best of three timed loops)."""
+    return run_json([PY, "-c", SGEMM, str(threads), str(m), str(k), str(n)], threads)["gflops"]
 
 
 def python_step(threads, batch, samples, steps):
