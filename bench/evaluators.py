@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from side_by_side import ROOT, env_for, sgemm  # noqa: E402
+from side_by_side import ROOT, env_for, sgemm, write_results  # noqa: E402
 
 CONFIG = ROOT / "configs/mnist/vhp_rewo.json"
 
@@ -113,13 +113,7 @@ def main():
     print(f"knn_graph (BM_KnnGraph/10000/32, median of 5): {knn_ms:.0f} ms  {flop / knn_ms / 1e6:5.1f} GFLOP/s  "
           f"sgemm [{rows}, 32] x [32, 10000] {limit:5.1f} GFLOP/s -> {100 * flop / knn_ms / 1e6 / limit:3.0f} %")
 
-    pathlib.Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"date": str(datetime.datetime.now()), "machine": os.uname().nodename, "threads": t,
-                   "images": a.images, "samples": a.samples, "results": results}, fh, indent=1)
-    os.replace(tmp, a.out)
-    print(f"evaluators: results in {a.out}")
+    write_results(a.out, {"threads": t, "images": a.images, "samples": a.samples, "results": results}, "evaluators")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,16 @@ print(json.dumps({"gflops": 2 * m * k * n / best / 1e9}))
 BEFORE = {"PRIORLAB_MALLOC_TUNING": "0", "PRIORLAB_REFERENCE_STEP": "1"}
 
 
+def write_results(path, payload, label):
+    """The bench's figures as JSON at `path`, with the date and machine, written atomically."""
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"date": str(datetime.datetime.now()), "machine": os.uname().nodename, **payload}, fh, indent=1)
+    os.replace(tmp, path)
+    print(f"{label}: results in {path}")
+
+
 def env_for(threads, extra=None):
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
@@ -132,12 +142,7 @@ def main():
         print(f"{threads:>3} {batch:>5} {samples:>3} | {shown:>9} {ours:>11.2f} {theirs:>10.2f} {theirs / ours:>6.2f} | "
               f"{f / 1e9:>10.3f} {limit:>10.1f} {limit_ms:>8.2f} {100 * limit_ms / ours:>9.0f}% "
               f"{100 * limit_ms / theirs:>7.0f}%", flush=True)
-    pathlib.Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"date": str(datetime.datetime.now()), "machine": os.uname().nodename, "cases": results}, fh, indent=1)
-    os.replace(tmp, a.out)
-    print(f"side_by_side: results in {a.out}")
+    write_results(a.out, {"cases": results}, "side_by_side")
 
 
 if __name__ == "__main__":

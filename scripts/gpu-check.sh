@@ -67,8 +67,8 @@ since() { python3 -c 'import sys; print(round(float(sys.argv[2]) - float(sys.arg
 # The packages named here, with every direct dependency among those libraries (followed to the end):
 # libboost-filesystem1.74-dev pulls in libboost-system1.74-dev and libboost-system1.74.0 on Debian 12.
 fetch_packages=(nlohmann-json3-dev libfmt-dev libfmt9 libboost1.74-dev libboost-filesystem1.74-dev
-                libboost-filesystem1.74.0 libcli11-dev libgtest-dev libgmock-dev)
-fetch_follow='^lib(boost|fmt|gtest|gmock)'
+                libboost-filesystem1.74.0 libcli11-dev libgtest-dev libgmock-dev libgloo-dev libgloo0)
+fetch_follow='^lib(boost|fmt|gtest|gmock|gloo)'
 
 cmd_fetch() {
   command -v apt-get >/dev/null || die "fetch needs apt-get (run it on a Debian 12 machine)"

@@ -16,6 +16,7 @@ packages=(
   libboost-dev libboost-filesystem-dev      # Boost.DLL
   nlohmann-json3-dev libfmt-dev libcli11-dev
   zlib1g-dev                                # checkpoint containers are checked before LibTorch reads them
+  libgloo-dev                               # c10d's ProcessGroupGloo headers (data-parallel runs, docs/distributed.md)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Debian's LibTorch, unless the build is pointed at another one (README: "Your own LibTorch / a GPU").

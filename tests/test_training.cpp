@@ -16,21 +16,8 @@ using test::json;
 
 namespace {
 
-std::vector<json> read_metrics(const std::filesystem::path& file) {
-  std::vector<json> lines;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(json::parse(line));
-  return lines;
-}
-
-// Every parameter and buffer of network and prior, by name.
-std::map<std::string, torch::Tensor> parameters_of(Pipeline& p) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& kv : p.network->named_parameters()) out["network." + kv.key()] = kv.value().detach().clone();
-  for (const auto& kv : p.prior->named_parameters()) out["prior." + kv.key()] = kv.value().detach().clone();
-  return out;
-}
+using test::parameters_of;
+using test::read_metrics;
 
 Pipeline build(json raw) { return build_pipeline(test::registry(), resolve_pipeline(test::registry(), raw, "t.json", "t")); }
 

@@ -237,6 +237,24 @@ inline json small_pipeline(std::int64_t iterations = 200) {
   return j;
 }
 
+/// The records of a metrics.jsonl file, in order.
+inline std::vector<json> read_metrics(const std::filesystem::path& file) {
+  std::vector<json> lines;
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(json::parse(line));
+  return lines;
+}
+
+/// Every parameter of a pipeline's network and prior, by name ("network.encoder.0.weight"),
+/// copied.
+inline std::map<std::string, torch::Tensor> parameters_of(host::Pipeline& p) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& kv : p.network->named_parameters()) out["network." + kv.key()] = kv.value().detach().clone();
+  for (const auto& kv : p.prior->named_parameters()) out["prior." + kv.key()] = kv.value().detach().clone();
+  return out;
+}
+
 /// A module's parameters by name ("encoder.0.weight" -> tensor).
 inline std::map<std::string, torch::Tensor> named_params(torch::nn::Module& module) {
   std::map<std::string, torch::Tensor> m;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "compare.hpp"
+#include "distributed.hpp"
 #include "evaluate.hpp"
 #include "malloc_tuning.hpp"
 #include "pipeline.hpp"
@@ -43,12 +44,17 @@ int main(int argc, char** argv) {
   run->add_option("--out", req.out_dir, "folder for run directories")->capture_default_str();
   run->add_option("--name", req.name, "run name (default: the pipeline's name)");
   run->add_flag("--force", req.force, "replace an existing run directory of the same name");
+  int nproc = 1;
+  run->add_option("--nproc", nproc, "data-parallel on this machine: N processes over Gloo (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
 
   std::string run_dir;
   std::vector<std::string> resume_overrides;
   auto* resume = app.add_subcommand("resume", "continue a stopped run from its newest checkpoint");
   resume->add_option("run_dir", run_dir, "the run directory")->required();
   resume->add_option("--set", resume_overrides, "override training.* values, e.g. training.iterations=50000")->allow_extra_args(false);
+  resume->add_option("--nproc", nproc, "data-parallel on this machine: N processes over Gloo (docs/distributed.md)")
+      ->check(CLI::Range(1, 1024));
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;
@@ -153,6 +159,23 @@ int main(int argc, char** argv) {
     if (*sweep) {
       sweep_req.plugin_paths = plugin_paths;
       return run_sweep(registry, sweep_req, &g_stop);
+    }
+    if ((*run || *resume) && nproc > 1) {
+      // The ranks are this command again, less --nproc, under torchrun's variables.
+      if (launch_from_environment())
+        throw priorlab::Error("--nproc", "this process was itself started as a rank (RANK/WORLD_SIZE or Slurm's "
+                                         "variables are set): leave --nproc to the launcher");
+      std::vector<std::string> args;
+      for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--nproc") {
+          ++i;
+          continue;
+        }
+        if (a.rfind("--nproc=", 0) == 0) continue;
+        args.push_back(a);
+      }
+      return run_local_ranks(nproc, args);
     }
     if (*run) return run_pipeline(registry, req, &g_stop);
     if (*resume) return resume_run(registry, run_dir, resume_overrides, &g_stop);

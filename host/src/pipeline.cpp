@@ -291,6 +291,14 @@ OptionSet training_options() {
           "intra-op CPU threads (0: LibTorch's default; at most 4 per core of this machine)"));
 }
 
+OptionSet distributed_options() {
+  return OptionSet{}
+      .add(Option::string("backend", "auto").choices({"auto", "gloo", "nccl"}).help(
+          "c10d backend of a data-parallel run (docs/distributed.md): auto = nccl on CUDA, gloo on CPU"))
+      .add(Option::real("timeout_s", 300).greater_than(0).max(86400).help(
+          "seconds a rank waits for the others (joining, each collective) before it gives up"));
+}
+
 OptionSet run_options() {
   return OptionSet{}
       .add(Option::string("name", "").help("run name: the folder under --out (default: the config file's stem)"))
@@ -371,7 +379,7 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
     std::vector<std::string> keys;
     for (const auto& o : run_options().items()) keys.push_back(o.name());
     keys.insert(keys.end(), std::begin(kComponentSections), std::end(kComponentSections));
-    keys.insert(keys.end(), {"training", "evaluators"});
+    keys.insert(keys.end(), {"training", "distributed", "evaluators"});
     for (const auto& [key, value] : raw.items())
       if (std::find(keys.begin(), keys.end(), key) == keys.end())
         throw Error("/" + key, fmt::format("unknown key '{}' (expected: {}){}", key, fmt::join(keys, ", "),
@@ -384,6 +392,7 @@ json resolve_pipeline(const Registry& registry, const json& raw, const std::stri
                                      std::string("/") + section);
     }
     out["training"] = training_options().resolve(raw.value("training", json()), "/training");
+    out["distributed"] = distributed_options().resolve(raw.value("distributed", json()), "/distributed");
     out["evaluators"] = json::array();
     const json evaluators = raw.value("evaluators", json::array());
     if (!evaluators.is_array())

@@ -91,6 +91,7 @@ void set_option_path(json& config, const std::string& path, const json& value, c
 
 /// The host's own sections, declared like a plugin's options.
 OptionSet training_options();  ///< "/training"
+OptionSet distributed_options();  ///< "/distributed": backend, timeout_s (docs/distributed.md)
 OptionSet run_options();       ///< top-level scalars: name, seed, device, data_root
 
 /// Validates a raw pipeline and returns it with every default filled in ("resolved"). `source`

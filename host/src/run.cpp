@@ -10,10 +10,12 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "distributed.hpp"
 #include "pipeline.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/plot.hpp"
@@ -211,8 +213,35 @@ void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::
 
 namespace {
 
+// The process group of a data-parallel launch (docs/distributed.md), or null for one process.
+// On CUDA, rank r computes on cuda:LOCAL_RANK.
+std::unique_ptr<ProcessGroup> join_launch(Pipeline& p) {
+  const auto launch = launch_from_environment();
+  if (!launch || launch->world <= 1) return nullptr;
+  if (p.device.is_cuda()) {
+    p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch->local_rank));
+    p.network->to(p.device, p.dtype);
+    p.prior->to(p.device, p.dtype);
+  }
+  return ProcessGroup::connect(*launch, distributed_options_of(p.config), p.device);
+}
+
+std::string world_note(const ProcessGroup* group) {
+  return group ? fmt::format(", {} processes over {}", group->world(), group->backend()) : std::string();
+}
+
 // Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
+// A rank other than 0 trains only: rank 0 writes the folder and runs the evaluators.
 int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
+  if (!trainer.writer()) {
+    try {
+      trainer.train();
+    } catch (const std::exception& e) {
+      std::cerr << "priorlab: error: " << explain(e) << std::endl;
+      return kFailed;
+    }
+    return trainer.finished() ? kOk : kInterrupted;
+  }
   const std::int64_t iterations = p.config["training"]["iterations"];
   set_status(dir, "running", trainer.step(), iterations);
   try {
@@ -252,6 +281,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                {"artefacts", artefacts}};
     if (!errors.empty()) summary["errors"] = errors;
     if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
+    if (const auto d = trainer.distributed_summary(); !d.is_null()) summary["distributed"] = d;
     write_json(dir / "summary.json", summary);
   } catch (const std::exception& e) {
     // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.
@@ -298,24 +328,35 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
   }
   const std::string name = config["name"];
   const fs::path dir = fs::path(request.out_dir) / name;
-  if (fs::exists(dir) && !request.force)
-    throw Error(dir.string(), fmt::format("run directory already exists; pass --force to replace it, or continue it "
-                                          "with `priorlab resume {}`",
-                                          dir.string()));
-  // Build everything before touching the disk: a bad pipeline leaves nothing behind.
+  const auto exists = [&] {
+    return Error(dir.string(), fmt::format("run directory already exists; pass --force to replace it, or continue it "
+                                           "with `priorlab resume {}`",
+                                           dir.string()));
+  };
+  const auto launch = launch_from_environment();
+  const bool distributed = launch && launch->world > 1;
+  if (!distributed && fs::exists(dir) && !request.force) throw exists();
+  // Build everything before touching the disk: a bad pipeline leaves nothing behind. Every
+  // rank builds the same pipeline from the same seed, then joins the group.
   Pipeline p = build_pipeline(registry, config);
-  std::cout << fmt::format("priorlab {}: {} on {} ({} training examples, {} steps per epoch)", PRIORLAB_VERSION_STRING,
-                           name, p.device.str(), p.dataset->size(Split::Train), p.steps_per_epoch)
-            << std::endl;
+  const auto group = join_launch(p);
+  if (!group || group->rank() == 0)
+    std::cout << fmt::format("priorlab {}: {} on {} ({} training examples, {} steps per epoch{})",
+                             PRIORLAB_VERSION_STRING, name, p.device.str(), p.dataset->size(Split::Train),
+                             p.steps_per_epoch, world_note(group.get()))
+              << std::endl;
 
   // The directory appears whole: config.json and run.json are written into a staging folder
   // (this process's own, locked) that is renamed into place. A second run into the same folder
-  // loses the rename, or finds the folder locked, and is refused.
+  // loses the rename, or finds the folder locked, and is refused. Rank 0 alone does it.
+  std::optional<RunLock> lock;
+  run_on_rank0(group.get(), "creating the run folder", [&] {
+  if (fs::exists(dir) && !request.force) throw exists();
   fs::create_directories(request.out_dir);
   const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging.{}", name, ::getpid());
   fs::remove_all(staging);
   fs::create_directories(staging);
-  RunLock lock = RunLock::acquire(staging, "run");
+  lock = RunLock::acquire(staging, "run");
   // Lost a race: another process created the folder after the check above.
   const auto taken = [&] {
     const long pid = RunLock::holder(dir);
@@ -339,8 +380,10 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
     fs::remove_all(staging, ec);
     throw;
   }
+  });
 
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
+  trainer.set_process_group(group.get());
   return train_and_evaluate(p, dir, trainer, stop);
 }
 
@@ -363,13 +406,18 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
       throw Error("--set " + o, "resume may only change training.iterations, log_every, checkpoint_every, "
                                 "keep_checkpoints and threads (the rest must match the checkpoints)");
   }
-  const RunLock lock = RunLock::acquire(dir, "resume");  // one writer per run folder
-  if (const int n = remove_stale_temporaries(dir); n > 0)
-    std::cout << fmt::format("priorlab: removed {} temporary file(s) left by an earlier write that did not finish", n)
-              << std::endl;
   const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
   Pipeline p = build_pipeline(registry, config);
+  const auto group = join_launch(p);
+  std::optional<RunLock> lock;
+  run_on_rank0(group.get(), "locking the run folder", [&] {
+    lock = RunLock::acquire(dir, "resume");  // one writer per run folder
+    if (const int n = remove_stale_temporaries(dir); n > 0)
+      std::cout << fmt::format("priorlab: removed {} temporary file(s) left by an earlier write that did not finish", n)
+                << std::endl;
+  });
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
+  trainer.set_process_group(group.get());
   const auto step = trainer.restore_latest();
   const std::int64_t iterations = config["training"]["iterations"];
   if (iterations < step)
@@ -377,9 +425,18 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
                                                    "shortened: start a new one, or evaluate a checkpoint with "
                                                    "`priorlab evaluate {} --checkpoint STEP`",
                                                    iterations, step, dir.string()));
+  if (!trainer.writer()) return train_and_evaluate(p, dir, trainer, stop);
   write_json(config_path, config);
-  std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}", PRIORLAB_VERSION_STRING, p.name, step, iterations)
+  std::cout << fmt::format("priorlab {}: resuming {} at step {} of {}{}", PRIORLAB_VERSION_STRING, p.name, step,
+                           iterations, world_note(group.get()))
             << std::endl;
+  const std::int64_t world_now = group ? group->world() : 1;
+  if (trainer.checkpoint_world() > 0 && trainer.checkpoint_world() != world_now)
+    std::cout << fmt::format("priorlab: note: step {} was trained by {} process(es), this session runs {}: each batch "
+                             "is the same but split differently, and its sums are added in another order, so the run "
+                             "matches an uninterrupted one to float rounding, not bit for bit",
+                             step, trainer.checkpoint_world(), world_now)
+              << std::endl;
   const std::int64_t threads_now = at::get_num_threads();
   if (trainer.checkpoint_threads() > 0 && trainer.checkpoint_threads() != threads_now)
     std::cout << fmt::format("priorlab: note: step {} was trained with {} intra-op thread(s), this session uses {}: "

@@ -240,7 +240,9 @@ const std::vector<std::string>& resumable_training_options() {
 nlohmann::json run_identity(const nlohmann::json& config) {
   nlohmann::json id = config;
   if (!id.is_object()) return id;
-  for (const char* key : {"name", "description", "evaluators", "tensorboard"}) id.erase(key);
+  // How many processes computed a step, and over which backend, changes only how a batch is
+  // split (docs/distributed.md): a run may resume under another world size.
+  for (const char* key : {"name", "description", "evaluators", "tensorboard", "distributed"}) id.erase(key);
   if (id.contains("training") && id["training"].is_object())
     for (const auto& key : resumable_training_options()) id["training"].erase(key);
   return id;

@@ -70,7 +70,8 @@ const std::vector<std::string>& resumable_training_options();
 
 /// What a checkpoint records of the pipeline it belongs to: the resolved config less what may
 /// change on resume (resumable_training_options()) or that training never reads (name,
-/// description, evaluators, tensorboard).
+/// description, evaluators, tensorboard), and the distributed section (world size and backend
+/// change only how a batch is split).
 nlohmann::json run_identity(const nlohmann::json& config);
 /// "" when the two identities agree, else one line naming the first difference: its JSON
 /// pointer and both values.

@@ -121,7 +121,11 @@ Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, cons
   if (!p_.prior->parameters().empty()) opt_prior_ = make_adam(p_.prior->parameters(), prior_lr);
   interval_sums_ = torch::zeros({kSums}, torch::TensorOptions().dtype(torch::kDouble).device(p_.device));
   session_start_ = std::chrono::steady_clock::now();
-  fs::create_directories(fs::path(run_dir_) / "checkpoints");
+}
+
+void Trainer::set_process_group(ProcessGroup* group) {
+  group_ = group;
+  writer_ = !group || group->rank() == 0;
 }
 
 // Gradients are dropped before each step rather than zero-filled (optimizer.zero_grad()), so
@@ -172,23 +176,33 @@ void Trainer::train(std::int64_t pause_at) {
   // The guard (DESIGN §4): can the scheduler's threshold bind at all on this data?
   const ConstraintBaseline baseline = constraint_baseline(p_);
   constraint_guard_ = call_plugin(scheduler_name, [&] { return p_.scheduler->check_baseline(baseline); });
-  if (constraint_guard_.is_object() && constraint_guard_.contains("warning"))
+  if (writer_ && constraint_guard_.is_object() && constraint_guard_.contains("warning"))
     std::cerr << "priorlab: warning: " << constraint_guard_["warning"].get<std::string>() << std::endl;
   // The event file keeps the steps this session starts from, so a resume logs nothing twice.
-  if (!events_ && p_.config.value("tensorboard", true) && tensorboard_enabled()) {
+  if (writer_ && !events_ && p_.config.value("tensorboard", true) && tensorboard_enabled()) {
     try {
       events_ = EventWriter::open(run_dir_, step_);
     } catch (const std::exception& e) {
       std::cerr << "priorlab: warning: " << one_line(e.what()) << "; no TensorBoard records this session" << std::endl;
     }
   }
-  Progress progress("train", iterations_, interactive_);
+  Progress progress("train", iterations_, interactive_ && writer_);
   p_.network->train();
   p_.prior->train();
+  // Every rank starts from rank 0's parameters (they agree already when all were initialised
+  // from the seed or loaded from one checkpoint: this makes it so whatever happened).
+  if (group_) {
+    auto params = p_.network->parameters();
+    for (const auto& t : p_.prior->parameters()) params.push_back(t);
+    group_->broadcast(params);
+  }
   while (step_ < iterations_) {
-    if ((stop_ && stop_->load()) || step_ == pause_at) {
+    // A Ctrl-C reaches ranks at different moments: each step's statistics carry the flag, so
+    // that every rank stops before the same step.
+    const bool stop_now = group_ ? stop_agreed_ : (stop_ && stop_->load());
+    if (stop_now || step_ == pause_at) {
       progress.finish();
-      save_checkpoint();
+      save_checkpoint_agreed();
       return;
     }
     const double beta = p_.scheduler->beta();
@@ -199,16 +213,35 @@ void Trainer::train(std::int64_t pause_at) {
     const Batch batch = call_plugin(dataset_name, [&] {
       return p_.dataset->get(Split::Train, indices, mix_seed(p_.seed, 0x64726177ULL /* "draw" */, step_));
     });
-    const auto x = batch.x.to(p_.device, p_.dtype);
+    auto x = batch.x.to(p_.device, p_.dtype);
+    // Data-parallel: this rank's rows of the global batch, and the noise of the whole batch
+    // (sample_diag_gaussian keeps this shard's rows), so N ranks draw what one process draws.
+    BatchShard shard;
+    shard.global = shard.size = x.size(0);
+    if (group_) {
+      shard = shard_of(x.size(0), group_->rank(), group_->world());
+      x = x.narrow(0, shard.offset, shard.size);
+    }
+    const BatchShardScope shard_scope(shard);
+    const double shard_weight = static_cast<double>(shard.size) / static_cast<double>(shard.global);
 
     clear_gradients();
     const ObjectiveTerms terms =
         call_plugin(objective_name, [&] { return p_.objective->compute(x, *p_.network, *p_.prior, beta); });
     // The scheduler's inputs, computed in one place: one small host transfer per step.
-    const auto stats = torch::stack({terms.loss.detach().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble),
-                                     terms.rate.mean().to(torch::kDouble),
-                                     terms.distortion.mean().to(torch::kDouble) / data_dim,
-                                     terms.squared_error.mean().to(torch::kDouble) / data_dim});
+    auto stats = torch::stack({terms.loss.detach().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble),
+                               terms.rate.mean().to(torch::kDouble),
+                               terms.distortion.mean().to(torch::kDouble) / data_dim,
+                               terms.squared_error.mean().to(torch::kDouble) / data_dim});
+    if (group_) {
+      // The global batch's means: each rank's means weighted by its share of the rows, summed;
+      // the last value counts the ranks asked to stop.
+      auto reduced = torch::cat({(stats * shard_weight).to(torch::kCPU),
+                                 torch::tensor({stop_ && stop_->load() ? 1.0 : 0.0}, torch::kDouble)});
+      group_->sum(reduced, fmt::format("summing the statistics of step {}", step_ + 1));
+      stop_agreed_ = reduced[kSums].item<double>() > 0;
+      stats = reduced.slice(0, 0, kSums).to(p_.device);
+    }
     const auto host = stats.to(torch::kCPU);
     const double* s = host.data_ptr<double>();
     if (!std::isfinite(s[kLoss])) {
@@ -220,6 +253,15 @@ void Trainer::train(std::int64_t pause_at) {
     }
     terms.loss.backward();
     fill_missing_gradients();
+    if (group_) {
+      // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
+      std::vector<torch::Tensor> params;
+      for (auto* opt : {opt_network_.get(), opt_prior_.get()})
+        if (opt)
+          for (auto& group : opt->param_groups())
+            for (auto& t : group.params()) params.push_back(t);
+      group_->reduce_gradients(params, shard_weight);
+    }
     opt_network_->step();
     if (opt_prior_ && train_prior) opt_prior_->step();
 
@@ -233,6 +275,7 @@ void Trainer::train(std::int64_t pause_at) {
     interval_sums_ += stats;
     ++interval_steps_;
     ++step_;
+    ++session_steps_;
     if (step_ % log_every_ == 0 || step_ == iterations_) {
       log_interval();
       const auto& m = last_metrics_;
@@ -240,14 +283,29 @@ void Trainer::train(std::int64_t pause_at) {
           fmt::format("loss {} rate {} beta {} C {} {}", short_number(m["loss"]), short_number(m["rate"]),
                       short_number(m["beta"]), short_number(m.value("C_hat", m["nll_per_dim"].get<double>())),
                       m["phase"].get<std::string>());
-      progress.line(step_, fields);
-      progress.update(step_, fields);
-    } else {
+      if (writer_) {
+        progress.line(step_, fields);
+        progress.update(step_, fields);
+      }
+    } else if (writer_) {
       progress.update(step_, last_metrics_.empty() ? "" : fmt::format("beta {}", short_number(p_.scheduler->beta())));
     }
-    if ((checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0) || step_ == iterations_) save_checkpoint();
+    if ((checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0) || step_ == iterations_) save_checkpoint_agreed();
   }
   progress.finish();
+}
+
+nlohmann::json Trainer::distributed_summary() const {
+  if (!group_) return nullptr;
+  const double session = std::chrono::duration<double>(std::chrono::steady_clock::now() - session_start_).count();
+  const double steps = static_cast<double>(std::max<std::int64_t>(1, session_steps_));
+  return {{"world", group_->world()},
+          {"backend", group_->backend()},
+          {"steps_this_session", session_steps_},
+          {"allreduce_calls_per_step", static_cast<double>(group_->reduce_calls()) / steps},
+          {"allreduce_mb_per_step", static_cast<double>(group_->reduced_bytes()) / steps / 1e6},
+          {"allreduce_ms_per_step", 1e3 * group_->reduce_seconds() / steps},
+          {"allreduce_share_of_training", session > 0 ? group_->reduce_seconds() / session : 0.0}};
 }
 
 void Trainer::log_interval() {
@@ -266,10 +324,12 @@ void Trainer::log_interval() {
                       {"seconds", wall_seconds()}};
   for (const auto& [k, v] : p_.scheduler->metrics()) m[k] = v;
   const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
-  std::ofstream out(metrics_path, std::ios::app);
-  out << m.dump() << "\n";
-  out.close();
-  if (!out) throw Error(metrics_path.string(), std::string("cannot append the step's record: ") + std::strerror(errno));
+  if (writer_) {
+    std::ofstream out(metrics_path, std::ios::app);
+    out << m.dump() << "\n";
+    out.close();
+    if (!out) throw Error(metrics_path.string(), std::string("cannot append the step's record: ") + std::strerror(errno));
+  }
   if (events_) {
     try {
       events_->scalars(step_, train_scalars(m));
@@ -282,6 +342,23 @@ void Trainer::log_interval() {
   last_metrics_ = std::move(m);
   interval_sums_.zero_();
   interval_steps_ = 0;
+}
+
+void Trainer::save_checkpoint_agreed() {
+  if (!group_) return save_checkpoint();
+  std::exception_ptr failure;
+  if (writer_) {
+    try {
+      save_checkpoint();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  const auto ok = group_->gather(failure ? 0 : 1, fmt::format("agreeing on the checkpoint of step {}", step_));
+  if (failure) std::rethrow_exception(failure);
+  if (ok.at(0) == 0)
+    throw Error(fmt::format("rank {} of {}", group_->rank(), group_->world()),
+                fmt::format("rank 0 could not write the checkpoint of step {} (its message says why)", step_));
 }
 
 void Trainer::save_checkpoint() {
@@ -301,6 +378,7 @@ void Trainer::save_checkpoint() {
   const nlohmann::json state = {{"step", step_},
                                 {"identity", run_identity(p_.config)},
                                 {"threads", at::get_num_threads()},
+                                {"world", group_ ? group_->world() : 1},
                                 {"wall_seconds", wall_seconds()},
                                 {"scheduler", p_.scheduler->state()},
                                 {"last_metrics", last_metrics_},
@@ -313,6 +391,7 @@ void Trainer::save_checkpoint() {
   archive.save_to(buffer);
   const std::string bytes = buffer.str();
   const auto dir = fs::path(run_dir_) / "checkpoints";
+  fs::create_directories(dir);
   const auto path = (dir / checkpoint_name(step_)).string();
   // The file, its checksum file and both temporaries, with a margin of 64 KiB.
   check_free_space(dir, bytes.size() + (64u << 10), fs::path(path).filename().string());
@@ -379,6 +458,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     step_ = state.at("step");
     wall_before_ = state.at("wall_seconds");
     checkpoint_threads_ = state.value("threads", std::int64_t{0});
+    checkpoint_world_ = state.value("world", std::int64_t{0});
     last_metrics_ = state.value("last_metrics", nlohmann::json());
     p_.scheduler->load_state(state.at("scheduler"));
     interval_steps_ = state.value("interval_steps", 0);
@@ -404,12 +484,22 @@ std::int64_t Trainer::restore_latest() {
       restored = true;
     } catch (const DamagedCheckpoint& e) {
       const auto next = std::next(it);
-      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; "
+      if (writer_)
+        std::cerr << "priorlab: warning: " << one_line(e.what()) << "; "
                 << (next != all.rend() ? "falling back to " + fs::path(next->second).filename().string()
                                        : std::string("no earlier checkpoint: starting from step 0"))
                 << std::endl;
     }
   }
+  if (group_) {
+    // Every rank reads the run folder (a shared file system across nodes): they must agree.
+    const auto steps = group_->gather(step_, "comparing the checkpoints the ranks restored");
+    if (std::adjacent_find(steps.begin(), steps.end(), std::not_equal_to<>()) != steps.end())
+      throw Error(fmt::format("rank {} of {}", group_->rank(), group_->world()),
+                  fmt::format("the ranks restored different steps ({}): do they all see the same run folder?",
+                              fmt::join(steps, ", ")));
+  }
+  if (!writer_) return step_;
   if (!restored) {
     fs::remove(metrics_path);
     return 0;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "distributed.hpp"
 #include "pipeline.hpp"
 #include "tensorboard.hpp"
 
@@ -65,10 +66,29 @@ class Trainer {
   void load_checkpoint(const std::string& path);
   /// The intra-op thread count the restored checkpoint was trained with (0: not recorded).
   std::int64_t checkpoint_threads() const { return checkpoint_threads_; }
+  /// The number of processes the restored checkpoint was trained with (0: not recorded).
+  std::int64_t checkpoint_world() const { return checkpoint_world_; }
+
+  /// Makes this trainer one rank of a data-parallel run (docs/distributed.md), before
+  /// restore_latest() and train(). Each rank computes its shard of the global batch (shard_of),
+  /// draws the noise one process would (BatchShard), and the ranks sum the per-step statistics
+  /// (weighted by shard size) and the gradients, so that every rank takes the same step and its
+  /// scheduler sees the global batch's figures; parameters are broadcast from rank 0 when train()
+  /// starts. Only rank 0 (the writer) writes the run folder. A Ctrl-C on any rank stops every
+  /// rank after the same step.
+  void set_process_group(ProcessGroup* group);
+  bool writer() const { return writer_; }
+  /// summary.json's "distributed" for a data-parallel run (null for one process): world size,
+  /// backend, the all-reduces of this session (calls, MB, seconds) and their share of the
+  /// session's training time, per step.
+  nlohmann::json distributed_summary() const;
 
  private:
   void clear_gradients();
   void fill_missing_gradients();
+  /// save_checkpoint() on the writer, with every rank told whether it worked (a rank that
+  /// went on alone would wait for the writer's next collective until the timeout).
+  void save_checkpoint_agreed();
   torch::Tensor batch_indices(std::int64_t step);
   void log_interval();
 
@@ -78,7 +98,11 @@ class Trainer {
   const std::atomic<bool>* stop_;
   std::int64_t iterations_, batch_size_, log_every_, checkpoint_every_, keep_checkpoints_;
   std::int64_t step_ = 0;
-  std::int64_t checkpoint_threads_ = 0;
+  std::int64_t checkpoint_threads_ = 0, checkpoint_world_ = 0;
+  ProcessGroup* group_ = nullptr;  // null: one process
+  bool writer_ = true;             // rank 0, or the only process
+  bool stop_agreed_ = false;       // some rank was asked to stop: every rank stops before the next step
+  std::int64_t session_steps_ = 0; // steps trained in this session (for distributed_summary)
   double wall_before_ = 0;  // seconds spent in earlier sessions of this run
   std::chrono::steady_clock::time_point session_start_;
   std::unique_ptr<torch::optim::Adam> opt_network_, opt_prior_;

@@ -27,12 +27,31 @@ torch::Tensor log_mean_exp(const torch::Tensor& t, std::int64_t dim) {
   return torch::logsumexp(t, dim) - std::log(static_cast<double>(t.size(dim)));
 }
 
+namespace {
+thread_local BatchShard t_shard;
+}  // namespace
+
+BatchShardScope::BatchShardScope(const BatchShard& shard) : previous_(t_shard) { t_shard = shard; }
+BatchShardScope::~BatchShardScope() { t_shard = previous_; }
+BatchShard current_batch_shard() { return t_shard; }
+
 torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int64_t samples) {
   const auto std = torch::exp(0.5 * q.logvar);
-  if (samples <= 0) return q.mu + std * torch::randn_like(q.mu);
-  std::vector<std::int64_t> shape{samples};
+  std::vector<std::int64_t> shape;
+  if (samples > 0) shape.push_back(samples);
   for (auto s : q.mu.sizes()) shape.push_back(s);
-  return q.mu.unsqueeze(0) + std.unsqueeze(0) * torch::randn(shape, q.mu.options());
+  // A shard of a data-parallel batch: the global batch's noise, this process's rows of it.
+  const BatchShard& shard = t_shard;
+  torch::Tensor eps;
+  if (shard.active() && q.mu.dim() >= 2 && q.mu.size(-2) == shard.size) {
+    const auto batch_dim = static_cast<std::int64_t>(shape.size()) - 2;
+    shape[batch_dim] = shard.global;
+    eps = torch::randn(shape, q.mu.options()).narrow(batch_dim, shard.offset, shard.size);
+  } else {
+    eps = torch::randn(shape, q.mu.options());
+  }
+  if (samples <= 0) return q.mu + std * eps;
+  return q.mu.unsqueeze(0) + std.unsqueeze(0) * eps;
 }
 
 torch::Tensor importance_weighted_bound(const torch::Tensor& log_weights) { return log_mean_exp(log_weights, 0); }

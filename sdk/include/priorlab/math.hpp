@@ -38,7 +38,36 @@ PRIORLAB_API torch::Tensor log_mean_exp(const torch::Tensor& t, std::int64_t dim
 
 /// Reparameterised samples z = mu + exp(logvar/2) * eps, eps ~ N(0, I).
 /// samples == 0 returns [..., D]; samples == K > 0 returns [K, ..., D].
+/// In a data-parallel training step (BatchShard below) eps is drawn for the whole global batch
+/// and this process's rows are kept, so the draws do not depend on how the batch is split.
 PRIORLAB_API torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int64_t samples = 0);
+
+/// Data-parallel training (docs/distributed.md): the rows [offset, offset + size) of a global
+/// batch of `global` examples that this process computes. While a BatchShardScope is alive on
+/// a thread, sample_diag_gaussian treats a q whose second-last dimension (the batch dimension
+/// of [..., B, D]) has `size` rows as this shard of the global batch: it draws noise for all
+/// `global` rows, from the same generator state one process would have, and keeps its own.
+/// N ranks then draw exactly the noise one process draws for the same step. Plugins that draw
+/// their own training noise should draw it through sample_diag_gaussian for the same reason.
+struct BatchShard {
+  std::int64_t offset = 0, size = 0, global = 0;
+  bool active() const { return global > size; }
+};
+
+/// Sets the calling thread's batch shard for its lifetime (the trainer holds one per step).
+class PRIORLAB_API BatchShardScope {
+ public:
+  explicit BatchShardScope(const BatchShard& shard);
+  ~BatchShardScope();
+  BatchShardScope(const BatchShardScope&) = delete;
+  BatchShardScope& operator=(const BatchShardScope&) = delete;
+
+ private:
+  BatchShard previous_;
+};
+
+/// The calling thread's batch shard (inactive outside a BatchShardScope).
+PRIORLAB_API BatchShard current_batch_shard();
 
 /// The K-sample importance-weighted bound log (1/K) sum_k w_k from log-weights [K, ...] -> [...].
 /// With log w_k = log p(x, z_k) - log q(z_k | x) this is the IWAE bound (Burda et al. 2016);
