@@ -30,7 +30,8 @@ TEST(Distributed, TorchrunVariablesMakeALaunch) {
 
 TEST(Distributed, SlurmVariablesMakeALaunchWithTheFirstNodeAsMaster) {
   const std::map<std::string, std::string> env = {{"SLURM_PROCID", "5"},
-                                                  {"SLURM_NTASKS", "8"},
+                                                  {"SLURM_NTASKS", "16"},
+                                                  {"SLURM_STEP_NUM_TASKS", "8"},
                                                   {"SLURM_LOCALID", "1"},
                                                   {"SLURM_JOB_NODELIST", "gpu[07-10,12],login1"}};
   const auto l = launch_from_environment(&env);
@@ -41,6 +42,9 @@ TEST(Distributed, SlurmVariablesMakeALaunchWithTheFirstNodeAsMaster) {
   EXPECT_EQ(l->local_rank, 1);
   EXPECT_EQ(l->master_addr, "gpu07");
   EXPECT_EQ(l->master_port, 29500);
+  // A batch script's own environment (no srun step) is one process, whatever the job's tasks.
+  const std::map<std::string, std::string> batch = {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "16"}};
+  EXPECT_FALSE(launch_from_environment(&batch).has_value());
   EXPECT_EQ(first_slurm_host("node1,node2"), "node1");
   EXPECT_EQ(first_slurm_host("a[3]"), "a3");
   EXPECT_EQ(first_slurm_host("rack[2-4]-n[01-02]"), "rack2-n[01-02]");  // the first bracket only

@@ -92,10 +92,12 @@ std::optional<Launch> launch_from_environment(const std::map<std::string, std::s
     }
     return l;
   }
-  if (has("SLURM_PROCID") && has("SLURM_NTASKS")) {
+  // Inside an srun step only: a batch script itself also has SLURM_PROCID=0 and the job's
+  // SLURM_NTASKS, and a run started there (or a sweep's child) must not wait for ranks that
+  // were never started. srun alone sets SLURM_STEP_NUM_TASKS.
+  if (has("SLURM_PROCID") && has("SLURM_STEP_NUM_TASKS")) {
     l.source = "slurm";
-    const char* tasks = has("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
-    l.world = static_cast<int>(integer_variable(env, tasks, 1, 1 << 20, "Slurm"));
+    l.world = static_cast<int>(integer_variable(env, "SLURM_STEP_NUM_TASKS", 1, 1 << 20, "Slurm"));
     l.rank = static_cast<int>(integer_variable(env, "SLURM_PROCID", 0, l.world - 1, "Slurm"));
     l.local_rank = has("SLURM_LOCALID") ? static_cast<int>(integer_variable(env, "SLURM_LOCALID", 0, l.world - 1, "Slurm"))
                                         : 0;

@@ -29,10 +29,11 @@ struct Launch {
 };
 
 /// The launch this process was started under, from `env` (the process environment when not
-/// given): RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT as torchrun sets them, or
-/// Slurm's SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID with the first node of SLURM_JOB_NODELIST
-/// as master (MASTER_ADDR and MASTER_PORT, when set, win; the port defaults to 29500). nullopt
-/// when neither set is present. A set that is present but incomplete or out of range is an
+/// given): RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT as torchrun sets them, or,
+/// inside an srun step, Slurm's SLURM_PROCID, SLURM_STEP_NUM_TASKS, SLURM_LOCALID with the first
+/// node of SLURM_STEP_NODELIST (else SLURM_JOB_NODELIST) as master (MASTER_ADDR and MASTER_PORT,
+/// when set, win; the port defaults to 29500). nullopt when neither set is present (a batch
+/// script's own environment, outside srun, is one process). A set that is present but incomplete or out of range is an
 /// Error naming the variable.
 std::optional<Launch> launch_from_environment(const std::map<std::string, std::string>* env = nullptr);
 
