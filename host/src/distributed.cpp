@@ -156,12 +156,13 @@ std::string beat_key(int rank) { return "priorlab/beat/" + std::to_string(rank);
 ProcessGroup::ProcessGroup() : impl_(std::make_unique<Impl>()) {}
 ProcessGroup::~ProcessGroup() = default;
 
+std::string ProcessGroup::name() const { return fmt::format("rank {} of {}", rank(), world()); }
+
 std::unique_ptr<ProcessGroup> ProcessGroup::connect(const Launch& launch, const DistributedOptions& options,
                                                     const torch::Device& device) {
   std::unique_ptr<ProcessGroup> pg(new ProcessGroup());
   pg->launch_ = launch;
   pg->backend_ = options.backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : options.backend;
-  const std::string where = fmt::format("rank {} of {}", launch.rank, launch.world);
   if (pg->backend_ == "nccl")
     throw Error("/distributed/backend", "nccl needs a LibTorch built with CUDA and NCCL, and this one has neither "
                                         "(Debian's libtorch is CPU-only): use \"gloo\"");
@@ -202,11 +203,11 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const Launch& launch, const 
       }
     });
   } catch (const c10::Error& e) {
-    throw Error(where, fmt::format("cannot join the process group at {}:{} within {} s ({}): {}", launch.master_addr,
+    throw Error(pg->name(), fmt::format("cannot join the process group at {}:{} within {} s ({}): {}", launch.master_addr,
                                    launch.master_port, options.timeout_s, launch.source,
                                    one_line(e.what_without_backtrace())));
   } catch (const std::exception& e) {
-    throw Error(where, fmt::format("cannot join the process group at {}:{}: {}", launch.master_addr,
+    throw Error(pg->name(), fmt::format("cannot join the process group at {}:{}: {}", launch.master_addr,
                                    launch.master_port, one_line(e.what())));
   }
   return pg;
@@ -240,8 +241,7 @@ void ProcessGroup::wait(const std::string& what, const std::function<void()>& co
     why = one_line(e.what());
   }
   const std::string who = silent_ranks();
-  throw Error(fmt::format("rank {} of {}", rank(), world()),
-              fmt::format("{} failed: {}: {}", what, who.empty() ? "another rank died, hangs or was stopped" : who, why));
+  throw Error(name(), fmt::format("{} failed: {}: {}", what, who.empty() ? "another rank died, hangs or was stopped" : who, why));
 }
 
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors) {
@@ -277,24 +277,22 @@ void ProcessGroup::reduce_gradients(const std::vector<torch::Tensor>& params, do
   for (auto& bucket : buckets) {
     std::vector<at::Tensor> flat{torch::utils::flatten_dense_tensors(bucket)};
     if (weight != 1.0) flat[0].mul_(weight);
-    const auto start = std::chrono::steady_clock::now();
-    wait("all-reducing gradients", [&] { impl_->group->allreduce(flat)->wait(); });
-    reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    reduced_bytes_ += flat[0].numel() * static_cast<std::int64_t>(flat[0].element_size());
-    ++reduce_calls_;
+    allreduce(flat[0], "all-reducing gradients");
     const auto parts = torch::utils::unflatten_dense_tensors(flat[0], bucket);
     for (size_t i = 0; i < bucket.size(); ++i) bucket[i].copy_(parts[i]);
   }
 }
 
-void ProcessGroup::sum(torch::Tensor& t, const std::string& what) {
+void ProcessGroup::allreduce(const at::Tensor& t, const std::string& what) {
   std::vector<at::Tensor> v{t};
   const auto start = std::chrono::steady_clock::now();
   wait(what, [&] { impl_->group->allreduce(v)->wait(); });
   reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ++reduce_calls_;
   reduced_bytes_ += t.numel() * static_cast<std::int64_t>(t.element_size());
+  ++reduce_calls_;
 }
+
+void ProcessGroup::sum(torch::Tensor& t, const std::string& what) { allreduce(t, what); }
 
 std::vector<std::int64_t> ProcessGroup::gather(std::int64_t value, const std::string& what) {
   std::vector<at::Tensor> in{torch::tensor({value}, torch::kLong)};
@@ -318,9 +316,7 @@ void run_on_rank0(ProcessGroup* group, const std::string& what, const std::funct
   }
   const auto ok = group->gather(failure ? 0 : 1, "agreeing on " + what);
   if (failure) std::rethrow_exception(failure);
-  if (ok.at(0) == 0)
-    throw Error(fmt::format("rank {} of {}", group->rank(), group->world()),
-                fmt::format("rank 0 failed {} (its message says why)", what));
+  if (ok.at(0) == 0) throw Error(group->name(), fmt::format("rank 0 failed {} (its message says why)", what));
 }
 
 namespace {

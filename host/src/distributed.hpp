@@ -64,6 +64,8 @@ class ProcessGroup {
 
   int rank() const { return launch_.rank; }
   int world() const { return launch_.world; }
+  /// "rank r of W": where this rank's errors are located.
+  std::string name() const;
   const std::string& backend() const { return backend_; }
 
   /// Rank 0's values into every rank's tensors (flattened into one buffer per dtype).
@@ -84,6 +86,8 @@ class ProcessGroup {
   struct Impl;  // the c10d store and group (their headers stay in distributed.cpp)
   ProcessGroup();
   void wait(const std::string& what, const std::function<void()>& collective);
+  /// One all-reduce (sum) of `t` in place, counted and timed for the figures above.
+  void allreduce(const at::Tensor& t, const std::string& what);
   /// After a failed collective: which other ranks' heartbeats stopped ("" if none or unknown).
   std::string silent_ranks();
 

@@ -44,17 +44,16 @@ int main(int argc, char** argv) {
   run->add_option("--out", req.out_dir, "folder for run directories")->capture_default_str();
   run->add_option("--name", req.name, "run name (default: the pipeline's name)");
   run->add_flag("--force", req.force, "replace an existing run directory of the same name");
-  int nproc = 1;
-  run->add_option("--nproc", nproc, "data-parallel on this machine: N processes over Gloo (docs/distributed.md)")
-      ->check(CLI::Range(1, 1024));
 
   std::string run_dir;
   std::vector<std::string> resume_overrides;
   auto* resume = app.add_subcommand("resume", "continue a stopped run from its newest checkpoint");
   resume->add_option("run_dir", run_dir, "the run directory")->required();
   resume->add_option("--set", resume_overrides, "override training.* values, e.g. training.iterations=50000")->allow_extra_args(false);
-  resume->add_option("--nproc", nproc, "data-parallel on this machine: N processes over Gloo (docs/distributed.md)")
-      ->check(CLI::Range(1, 1024));
+  int nproc = 1;
+  for (auto* sub : {run, resume})
+    sub->add_option("--nproc", nproc, "data-parallel on this machine: N processes over Gloo (docs/distributed.md)")
+        ->check(CLI::Range(1, 1024));
 
   std::string validate_path;
   std::vector<std::string> validate_overrides;

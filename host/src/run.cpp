@@ -215,8 +215,7 @@ namespace {
 
 // The process group of a data-parallel launch (docs/distributed.md), or null for one process.
 // On CUDA, rank r computes on cuda:LOCAL_RANK.
-std::unique_ptr<ProcessGroup> join_launch(Pipeline& p) {
-  const auto launch = launch_from_environment();
+std::unique_ptr<ProcessGroup> join_launch(Pipeline& p, const std::optional<Launch>& launch) {
   if (!launch || launch->world <= 1) return nullptr;
   if (p.device.is_cuda()) {
     p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch->local_rank));
@@ -339,7 +338,7 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
   // Build everything before touching the disk: a bad pipeline leaves nothing behind. Every
   // rank builds the same pipeline from the same seed, then joins the group.
   Pipeline p = build_pipeline(registry, config);
-  const auto group = join_launch(p);
+  const auto group = join_launch(p, launch);
   if (!group || group->rank() == 0)
     std::cout << fmt::format("priorlab {}: {} on {} ({} training examples, {} steps per epoch{})",
                              PRIORLAB_VERSION_STRING, name, p.device.str(), p.dataset->size(Split::Train),
@@ -351,35 +350,35 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
   // loses the rename, or finds the folder locked, and is refused. Rank 0 alone does it.
   std::optional<RunLock> lock;
   run_on_rank0(group.get(), "creating the run folder", [&] {
-  if (fs::exists(dir) && !request.force) throw exists();
-  fs::create_directories(request.out_dir);
-  const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging.{}", name, ::getpid());
-  fs::remove_all(staging);
-  fs::create_directories(staging);
-  lock = RunLock::acquire(staging, "run");
-  // Lost a race: another process created the folder after the check above.
-  const auto taken = [&] {
-    const long pid = RunLock::holder(dir);
-    return Error(dir.string(), fmt::format("run directory already exists (another process created it{}); pass "
-                                           "--force to replace it, or continue it with `priorlab resume {}`",
-                                           pid > 0 ? fmt::format(": pid {}", pid) : "", dir.string()));
-  };
-  try {
-    write_json(staging / "config.json", config);
-    set_status(staging, "created", 0, config["training"]["iterations"]);
-    if (fs::exists(dir)) {
-      if (!request.force) throw taken();
-      const RunLock old = RunLock::acquire(dir, "run --force");  // never replace a folder in use
-      fs::remove_all(dir);
+    if (fs::exists(dir) && !request.force) throw exists();
+    fs::create_directories(request.out_dir);
+    const fs::path staging = fs::path(request.out_dir) / fmt::format(".{}.staging.{}", name, ::getpid());
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    lock = RunLock::acquire(staging, "run");
+    // Lost a race: another process created the folder after the check above.
+    const auto taken = [&] {
+      const long pid = RunLock::holder(dir);
+      return Error(dir.string(), fmt::format("run directory already exists (another process created it{}); pass "
+                                             "--force to replace it, or continue it with `priorlab resume {}`",
+                                             pid > 0 ? fmt::format(": pid {}", pid) : "", dir.string()));
+    };
+    try {
+      write_json(staging / "config.json", config);
+      set_status(staging, "created", 0, config["training"]["iterations"]);
+      if (fs::exists(dir)) {
+        if (!request.force) throw taken();
+        const RunLock old = RunLock::acquire(dir, "run --force");  // never replace a folder in use
+        fs::remove_all(dir);
+      }
+      std::error_code ec;
+      fs::rename(staging, dir, ec);
+      if (ec) throw taken();
+    } catch (...) {
+      std::error_code ec;
+      fs::remove_all(staging, ec);
+      throw;
     }
-    std::error_code ec;
-    fs::rename(staging, dir, ec);
-    if (ec) throw taken();
-  } catch (...) {
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    throw;
-  }
   });
 
   Trainer trainer(p, dir.string(), Progress::stdout_is_terminal(), stop);
@@ -408,7 +407,7 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
   }
   const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
   Pipeline p = build_pipeline(registry, config);
-  const auto group = join_launch(p);
+  const auto group = join_launch(p, launch_from_environment());
   std::optional<RunLock> lock;
   run_on_rank0(group.get(), "locking the run folder", [&] {
     lock = RunLock::acquire(dir, "resume");  // one writer per run folder

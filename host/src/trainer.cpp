@@ -126,6 +126,8 @@ Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, cons
 void Trainer::set_process_group(ProcessGroup* group) {
   group_ = group;
   writer_ = !group || group->rank() == 0;
+  shared_params_ = p_.network->parameters();
+  for (const auto& t : p_.prior->parameters()) shared_params_.push_back(t);
 }
 
 // Gradients are dropped before each step rather than zero-filled (optimizer.zero_grad()), so
@@ -191,11 +193,7 @@ void Trainer::train(std::int64_t pause_at) {
   p_.prior->train();
   // Every rank starts from rank 0's parameters (they agree already when all were initialised
   // from the seed or loaded from one checkpoint: this makes it so whatever happened).
-  if (group_) {
-    auto params = p_.network->parameters();
-    for (const auto& t : p_.prior->parameters()) params.push_back(t);
-    group_->broadcast(params);
-  }
+  if (group_) group_->broadcast(shared_params_);
   while (step_ < iterations_) {
     // A Ctrl-C reaches ranks at different moments: each step's statistics carry the flag, so
     // that every rank stops before the same step.
@@ -233,6 +231,7 @@ void Trainer::train(std::int64_t pause_at) {
                                terms.rate.mean().to(torch::kDouble),
                                terms.distortion.mean().to(torch::kDouble) / data_dim,
                                terms.squared_error.mean().to(torch::kDouble) / data_dim});
+    torch::Tensor host;
     if (group_) {
       // The global batch's means: each rank's means weighted by its share of the rows, summed;
       // the last value counts the ranks asked to stop.
@@ -240,9 +239,11 @@ void Trainer::train(std::int64_t pause_at) {
                                  torch::tensor({stop_ && stop_->load() ? 1.0 : 0.0}, torch::kDouble)});
       group_->sum(reduced, fmt::format("summing the statistics of step {}", step_ + 1));
       stop_agreed_ = reduced[kSums].item<double>() > 0;
-      stats = reduced.slice(0, 0, kSums).to(p_.device);
+      host = reduced.slice(0, 0, kSums);
+      stats = host.to(p_.device);
+    } else {
+      host = stats.to(torch::kCPU);
     }
-    const auto host = stats.to(torch::kCPU);
     const double* s = host.data_ptr<double>();
     if (!std::isfinite(s[kLoss])) {
       progress.finish();
@@ -253,15 +254,8 @@ void Trainer::train(std::int64_t pause_at) {
     }
     terms.loss.backward();
     fill_missing_gradients();
-    if (group_) {
-      // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
-      std::vector<torch::Tensor> params;
-      for (auto* opt : {opt_network_.get(), opt_prior_.get()})
-        if (opt)
-          for (auto& group : opt->param_groups())
-            for (auto& t : group.params()) params.push_back(t);
-      group_->reduce_gradients(params, shard_weight);
-    }
+    // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
+    if (group_) group_->reduce_gradients(shared_params_, shard_weight);
     opt_network_->step();
     if (opt_prior_ && train_prior) opt_prior_->step();
 
@@ -345,20 +339,7 @@ void Trainer::log_interval() {
 }
 
 void Trainer::save_checkpoint_agreed() {
-  if (!group_) return save_checkpoint();
-  std::exception_ptr failure;
-  if (writer_) {
-    try {
-      save_checkpoint();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  }
-  const auto ok = group_->gather(failure ? 0 : 1, fmt::format("agreeing on the checkpoint of step {}", step_));
-  if (failure) std::rethrow_exception(failure);
-  if (ok.at(0) == 0)
-    throw Error(fmt::format("rank {} of {}", group_->rank(), group_->world()),
-                fmt::format("rank 0 could not write the checkpoint of step {} (its message says why)", step_));
+  run_on_rank0(group_, fmt::format("writing the checkpoint of step {}", step_), [&] { save_checkpoint(); });
 }
 
 void Trainer::save_checkpoint() {
@@ -486,18 +467,18 @@ std::int64_t Trainer::restore_latest() {
       const auto next = std::next(it);
       if (writer_)
         std::cerr << "priorlab: warning: " << one_line(e.what()) << "; "
-                << (next != all.rend() ? "falling back to " + fs::path(next->second).filename().string()
-                                       : std::string("no earlier checkpoint: starting from step 0"))
-                << std::endl;
+                  << (next != all.rend() ? "falling back to " + fs::path(next->second).filename().string()
+                                         : std::string("no earlier checkpoint: starting from step 0"))
+                  << std::endl;
     }
   }
   if (group_) {
     // Every rank reads the run folder (a shared file system across nodes): they must agree.
     const auto steps = group_->gather(step_, "comparing the checkpoints the ranks restored");
     if (std::adjacent_find(steps.begin(), steps.end(), std::not_equal_to<>()) != steps.end())
-      throw Error(fmt::format("rank {} of {}", group_->rank(), group_->world()),
-                  fmt::format("the ranks restored different steps ({}): do they all see the same run folder?",
-                              fmt::join(steps, ", ")));
+      throw Error(group_->name(), fmt::format("the ranks restored different steps ({}): do they all see the same "
+                                              "run folder?",
+                                              fmt::join(steps, ", ")));
   }
   if (!writer_) return step_;
   if (!restored) {

@@ -86,8 +86,8 @@ class Trainer {
  private:
   void clear_gradients();
   void fill_missing_gradients();
-  /// save_checkpoint() on the writer, with every rank told whether it worked (a rank that
-  /// went on alone would wait for the writer's next collective until the timeout).
+  /// save_checkpoint() on the writer, with every rank told whether it worked (run_on_rank0: a
+  /// rank that went on alone would wait for the writer's next collective until the timeout).
   void save_checkpoint_agreed();
   torch::Tensor batch_indices(std::int64_t step);
   void log_interval();
@@ -100,6 +100,7 @@ class Trainer {
   std::int64_t step_ = 0;
   std::int64_t checkpoint_threads_ = 0, checkpoint_world_ = 0;
   ProcessGroup* group_ = nullptr;  // null: one process
+  std::vector<torch::Tensor> shared_params_;  // network's then prior's: broadcast, gradients reduced
   bool writer_ = true;             // rank 0, or the only process
   bool stop_agreed_ = false;       // some rank was asked to stop: every rank stops before the next step
   std::int64_t session_steps_ = 0; // steps trained in this session (for distributed_summary)
