@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "distributed.hpp"
+#include "linear_gaussian_vae.hpp"
 #include "priorlab/error.hpp"
 #include "test_util.hpp"
 #include "trainer.hpp"
@@ -245,4 +246,109 @@ TEST(Distributed, KilledRunsResumeToTheUninterruptedResult) {
       EXPECT_TRUE(torch::equal(got.at(name), t)) << run << " " << name << ": max |diff| "
                                                  << (got.at(name) - t).abs().max().item<double>();
   }
+}
+
+// Issue 14, evaluators that scale: for_each_shard_batch gives each rank a contiguous run of the
+// batches one process makes, and seeds every batch by its index, so that the ranks' shares,
+// joined in rank order, are the one-process sequence of batches and of draws. Checked in one
+// process by setting rank and world by hand, against the plain for_each_batch.
+TEST(Distributed, ShardBatchesJoinToTheOneProcessBatchesAndDraws) {
+  test::VectorDataset data(torch::arange(0.0, 23.0).unsqueeze(1));
+  EvalContext ctx;
+  ctx.dataset = &data;
+  ctx.seed = 11;
+  auto sequence = [&](int rank, int world, std::int64_t limit) {
+    ctx.rank = rank;
+    ctx.world = world;
+    std::vector<double> firsts, draws;
+    std::int64_t last_done = 0, seen_total = -1;
+    for_each_shard_batch(ctx, Split::Train, limit, 5, [&](const Batch& b, std::int64_t done, std::int64_t total) {
+      firsts.push_back(b.x[0][0].item<double>());
+      draws.push_back(torch::randn({1}, torch::kDouble).item<double>());
+      EXPECT_EQ(done, last_done + b.x.size(0));
+      last_done = done;
+      seen_total = total;
+    });
+    if (seen_total >= 0) {
+      EXPECT_EQ(last_done, seen_total) << "done counts this rank's examples";
+    }
+    return std::make_pair(firsts, draws);
+  };
+  std::vector<double> plain;
+  for_each_batch(data, Split::Train, 0, 5, [&](const Batch& b, std::int64_t, std::int64_t) {
+    plain.push_back(b.x[0][0].item<double>());
+  });
+  const auto one = sequence(0, 1, 0);
+  EXPECT_EQ(one.first, plain);
+  EXPECT_EQ(one.first, (std::vector<double>{0, 5, 10, 15, 20}));
+  for (const int world : {2, 3, 5, 7}) {
+    std::vector<double> firsts, draws;
+    for (int r = 0; r < world; ++r) {
+      const auto share = sequence(r, world, 0);
+      firsts.insert(firsts.end(), share.first.begin(), share.first.end());
+      draws.insert(draws.end(), share.second.begin(), share.second.end());
+    }
+    EXPECT_EQ(firsts, one.first) << world << " ranks";
+    EXPECT_EQ(draws, one.second) << world << " ranks: a batch's draws depend on its index alone";
+  }
+  // `limit` is applied before the split: the first 12 examples are 3 batches.
+  EXPECT_EQ(sequence(0, 2, 12).first, (std::vector<double>{0}));
+  EXPECT_EQ(sequence(1, 2, 12).first, (std::vector<double>{5, 10}));
+}
+
+// Issue 14: `loglik` on 2 ranks equals `loglik` on 1 (each batch seeded by its index, so the
+// same draws for every image), and so do the evaluators built on the SDK's split helpers
+// (average_terms: rate_distortion, reconstruction; encode_split: active_units,
+// pendulum_angle). The per-example values are computed by the same code on the same batches,
+// so they are equal to the bit: the CSV is compared as text. The split-wide means are summed
+// in another order, so they are compared to 1e-12 relative. A second loglik has one batch
+// only, so that rank 1's share is empty.
+TEST(Distributed, EvaluatorsOnTwoRanksGiveTheOneProcessValues) {
+  test::TempDir dir;
+  json raw = parallel_pipeline();
+  raw["training"]["iterations"] = 100;
+  raw["evaluators"] = json::parse(R"([
+    {"plugin": "loglik", "options": {"samples": 64, "batch_size": 7, "max_elements": 2000}},
+    {"plugin": "loglik", "options": {"samples": 16, "batch_size": 100, "limit": 60}},
+    {"plugin": "rate_distortion"},
+    {"plugin": "reconstruction", "options": {"batch_size": 9, "pictures": 8}},
+    {"plugin": "active_units"},
+    {"plugin": "pendulum_angle"}
+  ])");
+  test::write_config(dir, raw);
+  const auto trained = test::run_cli("run p.json --out one --name r", dir.str());
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const fs::path run = dir.path() / "one/r";
+  auto evaluators = [&] { return json::parse(std::ifstream(run / "summary.json"))["evaluators"]; };
+  auto csv = [&] {
+    std::ifstream in(run / "artefacts/loglik_per_example.csv");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const json at_training = evaluators();
+  const std::string csv_training = csv();
+
+  const auto single = test::run_cli("evaluate one/r", dir.str());
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const json one = evaluators();
+  EXPECT_EQ(one, at_training) << "a checkpoint evaluates to what the trained model did";
+  const std::string csv_one = csv();
+
+  const auto two = test::run_cli("evaluate one/r --nproc 2", dir.str());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("2 processes over gloo"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("eval loglik done in"), std::string::npos) << two.output;
+  const json parallel = evaluators();
+  EXPECT_EQ(csv(), csv_one) << "per-example log p(x), ELBO, rate and distortion";
+  ASSERT_EQ(parallel.size(), one.size());
+  for (const auto& [name, metrics] : one.items()) {
+    ASSERT_TRUE(parallel.contains(name)) << name;
+    for (const auto& [key, value] : metrics.items()) {
+      ASSERT_TRUE(parallel[name].contains(key)) << name << "." << key;
+      const double a = value, b = parallel[name][key];
+      EXPECT_NEAR(b, a, 1e-12 * std::max(1.0, std::abs(a))) << name << "." << key;
+    }
+  }
+  EXPECT_EQ(one["loglik"]["examples"], 100);
+  EXPECT_EQ(one["loglik_1"]["examples"], 60);
+  EXPECT_TRUE(fs::exists(run / "artefacts/reconstruction.png") || !pictures_enabled());
 }

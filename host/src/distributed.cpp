@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <regex>
 #include <thread>
 
@@ -19,6 +20,10 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/utils/tensor_flatten.h>
+#include <torch/version.h>
+#if PRIORLAB_WITH_NCCL  // host/CMakeLists.txt: a CUDA LibTorch whose ProcessGroupNCCL.hpp compiles
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include "pipeline.hpp"
 #include "priorlab/error.hpp"
@@ -137,9 +142,18 @@ DistributedOptions distributed_options_of(const nlohmann::json& pipeline) {
 // Every rank counts up its key in the store twice a second from a thread of its own, over a
 // connection of its own: when a collective fails, the counters that stopped name the ranks that
 // died or hang (a rank that computes keeps counting).
+// The class the backends derive from: c10d::ProcessGroup in LibTorch 1.x (Debian's 1.13),
+// c10d::Backend from 2.0 (pip's torch, the GPU check's build).
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveGroup = c10d::Backend;
+#else
+using CollectiveGroup = c10d::ProcessGroup;
+#endif
+
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<CollectiveGroup> group;
+  torch::Device wire{torch::kCPU};  // where collectives' tensors must be: the CUDA device for NCCL
   c10::intrusive_ptr<c10d::TCPStore> beat_store;
   std::thread beat;
   std::atomic<bool> stop{false};
@@ -163,10 +177,17 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const Launch& launch, const 
   std::unique_ptr<ProcessGroup> pg(new ProcessGroup());
   pg->launch_ = launch;
   pg->backend_ = options.backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : options.backend;
+#if PRIORLAB_WITH_NCCL
+  if (pg->backend_ == "nccl" && !device.is_cuda())
+    throw Error("/distributed/backend", fmt::format("nccl reduces CUDA tensors and the device is {}: use \"gloo\", or "
+                                                    "\"device\": \"cuda\"",
+                                                    device.str()));
+#else
   if (pg->backend_ == "nccl")
-    throw Error("/distributed/backend", "nccl needs a LibTorch built with CUDA and NCCL, and this one has neither "
+    throw Error("/distributed/backend", "nccl needs a LibTorch built with CUDA and NCCL, and this build has neither "
                                         "(Debian's libtorch is CPU-only): use \"gloo\"");
-  if (pg->backend_ != "gloo")
+#endif
+  if (pg->backend_ != "gloo" && pg->backend_ != "nccl")
     throw Error("/distributed/backend", fmt::format("expected auto, gloo or nccl, found \"{}\"", pg->backend_));
   const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.timeout_s * 1000));
   try {
@@ -177,13 +198,23 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const Launch& launch, const 
     so.waitWorkers = true;
     so.timeout = timeout;
     pg->impl_->store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, so);
-    auto go = c10d::ProcessGroupGloo::Options::create(timeout);
-    const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
-    const bool loopback = launch.master_addr == "localhost" || launch.master_addr.rfind("127.", 0) == 0;
-    go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
-                          : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                            : c10d::ProcessGroupGloo::createDefaultDevice());
-    pg->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(pg->impl_->store, launch.rank, launch.world, go);
+#if PRIORLAB_WITH_NCCL
+    if (pg->backend_ == "nccl") {
+      auto no = c10d::ProcessGroupNCCL::Options::create();
+      no->timeout = timeout;
+      pg->impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(pg->impl_->store, launch.rank, launch.world, no);
+      pg->impl_->wire = device;
+    }
+#endif
+    if (pg->backend_ == "gloo") {
+      auto go = c10d::ProcessGroupGloo::Options::create(timeout);
+      const char* ifname = std::getenv("GLOO_SOCKET_IFNAME");
+      const bool loopback = launch.master_addr == "localhost" || launch.master_addr.rfind("127.", 0) == 0;
+      go->devices.push_back(ifname && *ifname ? c10d::ProcessGroupGloo::createDeviceForInterface(ifname)
+                            : loopback        ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                              : c10d::ProcessGroupGloo::createDefaultDevice());
+      pg->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(pg->impl_->store, launch.rank, launch.world, go);
+    }
     c10d::TCPStoreOptions beat;
     beat.port = so.port;
     beat.isServer = false;
@@ -284,9 +315,12 @@ void ProcessGroup::reduce_gradients(const std::vector<torch::Tensor>& params, do
 }
 
 void ProcessGroup::allreduce(const at::Tensor& t, const std::string& what) {
-  std::vector<at::Tensor> v{t};
+  // NCCL reduces device tensors only: a CPU tensor (the step's statistics) goes there and back.
+  const bool moved = t.device() != impl_->wire;
+  std::vector<at::Tensor> v{moved ? t.to(impl_->wire) : t};
   const auto start = std::chrono::steady_clock::now();
   wait(what, [&] { impl_->group->allreduce(v)->wait(); });
+  if (moved) t.copy_(v[0]);
   reduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   reduced_bytes_ += t.numel() * static_cast<std::int64_t>(t.element_size());
   ++reduce_calls_;
@@ -295,13 +329,37 @@ void ProcessGroup::allreduce(const at::Tensor& t, const std::string& what) {
 void ProcessGroup::sum(torch::Tensor& t, const std::string& what) { allreduce(t, what); }
 
 std::vector<std::int64_t> ProcessGroup::gather(std::int64_t value, const std::string& what) {
-  std::vector<at::Tensor> in{torch::tensor({value}, torch::kLong)};
+  const auto on_wire = torch::TensorOptions().dtype(torch::kLong).device(impl_->wire);
+  std::vector<at::Tensor> in{torch::tensor({value}, torch::kLong).to(impl_->wire)};
   std::vector<std::vector<at::Tensor>> out(1);
-  for (int r = 0; r < world(); ++r) out[0].push_back(torch::zeros({1}, torch::kLong));
+  for (int r = 0; r < world(); ++r) out[0].push_back(torch::zeros({1}, on_wire));
   wait(what, [&] { impl_->group->allgather(out, in)->wait(); });
   std::vector<std::int64_t> values;
   for (const auto& t : out[0]) values.push_back(t.item<std::int64_t>());
   return values;
+}
+
+torch::Tensor ProcessGroup::gather_rows(const torch::Tensor& t, const std::string& what) {
+  if (t.dim() == 0) throw Error(name(), what + ": expected a tensor with rows, found a scalar");
+  const auto local = t.to(torch::kCPU).contiguous();
+  const auto rows = gather(local.size(0), what + " (their counts)");
+  const std::int64_t most = *std::max_element(rows.begin(), rows.end());
+  auto shape = local.sizes().vec();
+  if (most == 0 || (local.numel() == 0 && local.size(0) > 0)) {  // nothing to send: the shape says it all
+    shape[0] = std::accumulate(rows.begin(), rows.end(), std::int64_t{0});
+    return torch::zeros(shape, local.options());
+  }
+  // allgather takes equal shapes: every rank sends `most` rows, the last ones padding.
+  shape[0] = most;
+  auto padded = torch::zeros(shape, local.options().device(impl_->wire));
+  padded.slice(0, 0, local.size(0)).copy_(local);
+  std::vector<at::Tensor> in{padded};
+  std::vector<std::vector<at::Tensor>> out(1);
+  for (int r = 0; r < world(); ++r) out[0].push_back(torch::empty_like(padded));
+  wait(what, [&] { impl_->group->allgather(out, in)->wait(); });
+  std::vector<torch::Tensor> parts;
+  for (int r = 0; r < world(); ++r) parts.push_back(out[0][static_cast<size_t>(r)].slice(0, 0, rows[static_cast<size_t>(r)]));
+  return torch::cat(parts).to(torch::kCPU);
 }
 
 void run_on_rank0(ProcessGroup* group, const std::string& what, const std::function<void()>& f) {

@@ -77,6 +77,10 @@ class ProcessGroup {
   void sum(torch::Tensor& t, const std::string& what);
   /// Every rank's value of `v` (a small integer, e.g. a step or a status), gathered.
   std::vector<std::int64_t> gather(std::int64_t v, const std::string& what);
+  /// Every rank's rows of `t` [n_r, ...] concatenated in rank order (a data-parallel
+  /// evaluation's per-example values; n_r may differ, the other dimensions and the dtype must
+  /// not). The result is on the CPU. Not counted in reduced_bytes().
+  torch::Tensor gather_rows(const torch::Tensor& t, const std::string& what);
   /// Bytes, calls and wall seconds of the all-reduces so far (summary.json's "distributed").
   std::int64_t reduced_bytes() const { return reduced_bytes_; }
   std::int64_t reduce_calls() const { return reduce_calls_; }

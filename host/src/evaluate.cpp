@@ -96,20 +96,35 @@ Target check_run(const Registry& registry, const fs::path& dir, const std::vecto
   return t;
 }
 
-int evaluate_one(const Registry& registry, Target& t, int threads, const std::atomic<bool>* stop) {
-  const RunLock lock = RunLock::acquire(t.dir, "evaluate");  // one writer per run folder
+// Under a launch (`evaluate RUN --nproc N`, torchrun, srun) every rank loads the checkpoint and
+// does its share of the evaluators; rank 0 holds the run's lock and writes.
+int evaluate_one(const Registry& registry, Target& t, int threads, const std::atomic<bool>* stop,
+                 const std::optional<Launch>& launch) {
   if (threads > 0) t.config["training"]["threads"] = threads;  // this process only: config.json is not rewritten
   Pipeline p = build_pipeline(registry, t.config);
+  const auto group = join_launch(p, launch);
+  std::optional<RunLock> lock;  // one writer per run folder
+  run_on_rank0(group.get(), "locking the run folder", [&] { lock.emplace(RunLock::acquire(t.dir, "evaluate")); });
   Trainer trainer(p, t.dir.string(), false, stop);
   trainer.load_checkpoint(t.checkpoint);
   const json status = read_json_or_null(t.dir / "run.json");
   const std::int64_t iterations = t.config["training"]["iterations"];
-  std::cout << fmt::format("priorlab {}: evaluating {} at step {} of {}{} with {} evaluator(s)", PRIORLAB_VERSION_STRING,
-                           p.name, t.step, iterations, t.step < iterations ? " (not the end of training)" : "",
-                           p.evaluators.size())
-            << std::endl;
+  if (!group || group->rank() == 0)
+    std::cout << fmt::format("priorlab {}: evaluating {} at step {} of {}{} with {} evaluator(s){}", PRIORLAB_VERSION_STRING,
+                             p.name, t.step, iterations, t.step < iterations ? " (not the end of training)" : "",
+                             p.evaluators.size(),
+                             group ? fmt::format(", {} processes over {}", group->world(), group->backend()) : "")
+              << std::endl;
   std::vector<std::string> errors, artefacts;
-  const json results = evaluate_pipeline(p, t.dir, errors, artefacts, stop);
+  json results;
+  try {
+    results = evaluate_pipeline(p, t.dir, errors, artefacts, stop, group.get());
+  } catch (const std::exception& e) {
+    if (!group || group->rank() == 0) throw;
+    std::cerr << "priorlab: error: " << explain(e) << std::endl;
+    return kFailed;
+  }
+  if (group && group->rank() != 0) return errors.empty() ? kOk : kFailed;  // rank 0 writes
   if (stop && stop->load()) {
     std::cerr << fmt::format("priorlab: interrupted; {} is unchanged", (t.dir / "summary.json").string()) << std::endl;
     return kInterrupted;
@@ -220,11 +235,16 @@ int evaluate_runs(const Registry& registry, const EvaluateRequest& req, const st
   // Everything is checked before anything runs: a bad section or a missing checkpoint changes nothing.
   std::vector<Target> targets;
   for (const auto& d : dirs) targets.push_back(check_run(registry, d, sections, req.evaluators, req.checkpoint));
+  const auto launch = launch_from_environment();
+  if (launch && launch->world > 1 && (targets.size() > 1 || req.jobs > 1))
+    throw Error(req.dir, fmt::format("started as rank {} of {} ({} variables): a data-parallel evaluation takes one "
+                                     "run directory and --jobs 1 (found {} runs, --jobs {})",
+                                     launch->rank, launch->world, launch->source, targets.size(), req.jobs));
   if (req.jobs == 1 || targets.size() == 1) {
     int worst = kOk;
     for (size_t i = 0; i < targets.size(); ++i) {
       if (targets.size() > 1) std::cout << fmt::format("\nevaluate [{}/{}] {}", i + 1, targets.size(), targets[i].dir.string()) << std::endl;
-      const int code = evaluate_one(registry, targets[i], req.threads, stop);
+      const int code = evaluate_one(registry, targets[i], req.threads, stop, launch);
       if (code == kInterrupted) return kInterrupted;
       if (code != kOk) worst = kFailed;
     }

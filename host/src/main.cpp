@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   evaluate->add_option("--jobs,-j", eval_req.jobs, "runs evaluated at a time, each with cores/N threads")->capture_default_str();
   evaluate->add_option("--threads", eval_req.threads, "intra-op threads (default: the run's training.threads)");
+  evaluate->add_option("--nproc", nproc, "data-parallel evaluation of one run on this machine: N processes over Gloo")
+      ->check(CLI::Range(1, 1024));
 
   std::string report_dir;
   auto* report = app.add_subcommand("report", "write report.html for a run directory, or for a folder of runs and each run in it");
@@ -150,16 +152,7 @@ int main(int argc, char** argv) {
     if (*report) return write_reports(report_dir);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    if (*evaluate) {
-      if (eval_checkpoint >= 0) eval_req.checkpoint = eval_checkpoint;
-      eval_req.plugin_paths = plugin_paths;
-      return evaluate_runs(registry, eval_req, &g_stop);
-    }
-    if (*sweep) {
-      sweep_req.plugin_paths = plugin_paths;
-      return run_sweep(registry, sweep_req, &g_stop);
-    }
-    if ((*run || *resume) && nproc > 1) {
+    if ((*run || *resume || *evaluate) && nproc > 1) {
       // The ranks are this command again, less --nproc, under torchrun's variables.
       if (launch_from_environment())
         throw priorlab::Error("--nproc", "this process was itself started as a rank (RANK/WORLD_SIZE or Slurm's "
@@ -175,6 +168,15 @@ int main(int argc, char** argv) {
         args.push_back(a);
       }
       return run_local_ranks(nproc, args);
+    }
+    if (*evaluate) {
+      if (eval_checkpoint >= 0) eval_req.checkpoint = eval_checkpoint;
+      eval_req.plugin_paths = plugin_paths;
+      return evaluate_runs(registry, eval_req, &g_stop);
+    }
+    if (*sweep) {
+      sweep_req.plugin_paths = plugin_paths;
+      return run_sweep(registry, sweep_req, &g_stop);
     }
     if (*run) return run_pipeline(registry, req, &g_stop);
     if (*resume) return resume_run(registry, run_dir, resume_overrides, &g_stop);

@@ -96,20 +96,28 @@ bool write_report(const fs::path& dir) {
 }  // namespace
 
 nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<std::string>& errors,
-                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop) {
+                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop, ProcessGroup* group) {
   nlohmann::json results = nlohmann::json::object();
+  const bool writer = !group || group->rank() == 0;
   const auto artefact_dir = dir / "artefacts";
-  fs::create_directories(artefact_dir);
+  if (writer) fs::create_directories(artefact_dir);
   p.network->eval();
   p.prior->eval();
-  const bool tty = Progress::stdout_is_terminal();
-  if (!pictures_enabled() && !p.evaluators.empty())
+  const bool tty = writer && Progress::stdout_is_terminal();
+  if (writer && !pictures_enabled() && !p.evaluators.empty())
     std::cout << "pictures: none are written: this build has no OpenCV (-DPRIORLAB_WITH_OPENCV=OFF)" << std::endl;
   for (size_t i = 0; i < p.evaluators.size(); ++i) {
     // Not a structured binding: clang 14 (the fuzz and sanitizer builds) cannot capture one.
     const std::string& name = p.evaluators[i].name;
     const auto& evaluator = p.evaluators[i].evaluator;
-    if (stop && stop->load()) {
+    // A Ctrl-C reaches the ranks at different moments: they agree, so that all run the next
+    // evaluator's collectives or none does.
+    bool stopping = stop && stop->load();
+    if (group) {
+      const auto asked = group->gather(stopping ? 1 : 0, "agreeing whether to stop before evaluator '" + name + "'");
+      stopping = std::find(asked.begin(), asked.end(), 1) != asked.end();
+    }
+    if (stopping) {
       errors.push_back(fmt::format("/evaluators/{}: interrupted before evaluator '{}'", i, name));
       break;
     }
@@ -122,11 +130,22 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
     ctx.device = p.device;
     ctx.dtype = p.dtype;
     ctx.run_dir = dir.string();
-    ctx.artefact_dir = artefact_dir.string();
+    ctx.artefact_dir = writer ? artefact_dir.string() : std::string();
     ctx.seed = mix_seed(p.seed, 0x6576616cULL /* "eval" */, i);
     ctx.progress = [&](double fraction, const std::string& label) {
       progress.update(static_cast<std::int64_t>(fraction * 1000), label);
     };
+    if (group) {
+      ctx.rank = group->rank();
+      ctx.world = group->world();
+      const std::string what = "evaluator '" + name + "'";
+      ctx.gather_rows_fn = [group, what](const torch::Tensor& t) { return group->gather_rows(t, "gathering the rows of " + what); };
+      ctx.sum_fn = [group, what](const torch::Tensor& t) {
+        auto s = t.to(torch::kCPU, torch::kDouble).contiguous().clone();
+        group->sum(s, "summing the values of " + what);
+        return s;
+      };
+    }
     torch::manual_seed(ctx.seed);
     const auto start = std::chrono::steady_clock::now();
     try {
@@ -135,13 +154,24 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
       const std::string key = results.contains(name) ? fmt::format("{}_{}", name, i) : name;
       results[key] = r.metrics;
       for (const auto& a : r.artefacts) artefacts.push_back((fs::path("artefacts") / a).string());
-      std::cout << fmt::format("eval {} done in {}", name,
-                               Progress::clock(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()))
-                << std::endl;
+      if (writer)
+        std::cout << fmt::format("eval {} done in {}{}", name,
+                                 Progress::clock(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()),
+                                 group ? fmt::format(" on {} ranks", group->world()) : std::string())
+                  << std::endl;
     } catch (const std::exception& e) {
       progress.finish();
       errors.push_back(fmt::format("/evaluators/{}: {}", i, explain(e)));
-      std::cerr << "priorlab: error: " << errors.back() << std::endl;
+      std::cerr << "priorlab: error: " << (group ? group->name() + ": " : std::string()) << errors.back() << std::endl;
+      if (group) {
+        // The ranks may now be inside different collectives: this evaluation cannot go on.
+        if (!writer) throw Error(group->name(), "evaluation stopped at evaluator '" + name + "'");
+        for (size_t j = i + 1; j < p.evaluators.size(); ++j)
+          errors.push_back(fmt::format("/evaluators/{}: not run: a data-parallel evaluation ends at its first error "
+                                       "(`priorlab evaluate {}` redoes it in one process)",
+                                       j, dir.string()));
+        break;
+      }
     }
   }
   return results;
@@ -211,10 +241,6 @@ void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::
   if (write_report(dir)) std::cout << "  report:  " << (dir / "report.html").string() << std::endl;
 }
 
-namespace {
-
-// The process group of a data-parallel launch (docs/distributed.md), or null for one process.
-// On CUDA, rank r computes on cuda:LOCAL_RANK.
 std::unique_ptr<ProcessGroup> join_launch(Pipeline& p, const std::optional<Launch>& launch) {
   if (!launch || launch->world <= 1) return nullptr;
   if (p.device.is_cuda()) {
@@ -225,21 +251,27 @@ std::unique_ptr<ProcessGroup> join_launch(Pipeline& p, const std::optional<Launc
   return ProcessGroup::connect(*launch, distributed_options_of(p.config), p.device);
 }
 
+namespace {
+
 std::string world_note(const ProcessGroup* group) {
   return group ? fmt::format(", {} processes over {}", group->world(), group->backend()) : std::string();
 }
 
 // Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
-// A rank other than 0 trains only: rank 0 writes the folder and runs the evaluators.
+// A rank other than 0 trains and does its share of the evaluators: rank 0 writes the folder.
 int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
   if (!trainer.writer()) {
+    std::vector<std::string> errors, artefacts;
     try {
       trainer.train();
+      if (!trainer.finished()) return kInterrupted;
+      // Its share of the evaluators' work; rank 0 writes the results.
+      evaluate_pipeline(p, dir, errors, artefacts, stop, trainer.process_group());
     } catch (const std::exception& e) {
       std::cerr << "priorlab: error: " << explain(e) << std::endl;
       return kFailed;
     }
-    return trainer.finished() ? kOk : kInterrupted;
+    return errors.empty() ? kOk : kFailed;
   }
   const std::int64_t iterations = p.config["training"]["iterations"];
   set_status(dir, "running", trainer.step(), iterations);
@@ -269,7 +301,9 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
   std::vector<std::string> errors, artefacts;
   nlohmann::json evaluators, summary;
   try {
-    evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop);
+    // The training's all-reduce figures, before the evaluators' collectives add to them.
+    const auto distributed = trainer.distributed_summary();
+    evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop, trainer.process_group());
     write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), evaluators, artefacts);
     summary = {{"name", p.name},
                {"status", errors.empty() ? "completed" : "failed"},
@@ -280,7 +314,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                {"artefacts", artefacts}};
     if (!errors.empty()) summary["errors"] = errors;
     if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
-    if (const auto d = trainer.distributed_summary(); !d.is_null()) summary["distributed"] = d;
+    if (!distributed.is_null()) summary["distributed"] = distributed;
     write_json(dir / "summary.json", summary);
   } catch (const std::exception& e) {
     // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.

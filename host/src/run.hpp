@@ -3,11 +3,14 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "distributed.hpp"
 #include "pipeline.hpp"
 #include "registry.hpp"
 
@@ -35,11 +38,21 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
 int resume_run(const Registry& registry, const std::string& run_dir, const std::vector<std::string>& overrides,
                const std::atomic<bool>* stop);
 
+/// The process group of a data-parallel launch (docs/distributed.md), or null for one process
+/// (no launch, or a world of 1). On CUDA, rank r moves the model to cuda:LOCAL_RANK first.
+std::unique_ptr<ProcessGroup> join_launch(Pipeline& p, const std::optional<Launch>& launch);
+
 /// Runs every evaluator of a built pipeline on its (trained) model, pictures into
 /// dir/artefacts; returns the summary's "evaluators" object. A failing evaluator is reported and
 /// added to `errors`, and the others still run; `artefacts` collects the files written.
+/// With a process group every rank calls this: each evaluator runs on every rank (those that
+/// shard split their work, EvalContext::world), rank 0 alone writes pictures and prints, and
+/// the ranks agree before each evaluator whether to stop. After an error the ranks' collectives
+/// may no longer pair up, so a data-parallel evaluation ends there: a rank other than 0 throws,
+/// rank 0 lists the evaluators left out among `errors`.
 nlohmann::json evaluate_pipeline(Pipeline& p, const std::filesystem::path& dir, std::vector<std::string>& errors,
-                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop = nullptr);
+                                 std::vector<std::string>& artefacts, const std::atomic<bool>* stop = nullptr,
+                                 ProcessGroup* group = nullptr);
 
 /// One evaluator's metrics on one terminal line: "  name value" each, with per-dimension keys
 /// ("activity_0" ... "activity_31", three or more of one stem) shown as one entry with their

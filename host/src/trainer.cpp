@@ -22,16 +22,6 @@ namespace fs = std::filesystem;
 
 namespace priorlab::host {
 
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
-  auto splitmix = [](std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  };
-  return splitmix(splitmix(splitmix(seed) ^ a) ^ b) & 0x7fffffffffffffffULL;  // torch seeds are int64-safe
-}
-
 namespace {
 
 enum Sum { kLoss, kDistortion, kRate, kNllPerDim, kSqPerDim, kSums };

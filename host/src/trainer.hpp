@@ -17,9 +17,9 @@
 
 namespace priorlab::host {
 
-/// A stable 64-bit mix of (seed, a, b): per-step seeds that do not depend on what ran before,
-/// so a resumed run draws the same batches and noise as an uninterrupted one (splitmix64).
-std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
+/// Seeds come from priorlab::mix_seed (math.hpp, included through distributed.hpp): per-step
+/// seeds that do not depend on what ran before, so a resumed run draws the same batches and
+/// noise as an uninterrupted one.
 
 /// The error of a decoder that ignores z on the pipeline's training split, per data dimension:
 /// it predicts the training mean m for every example. squared_error_per_dim is the mean of
@@ -78,6 +78,7 @@ class Trainer {
   /// rank after the same step.
   void set_process_group(ProcessGroup* group);
   bool writer() const { return writer_; }
+  ProcessGroup* process_group() const { return group_; }
   /// summary.json's "distributed" for a data-parallel run (null for one process): world size,
   /// backend, the all-reduces of this session (calls, MB, seconds) and their share of the
   /// session's training time, per step.

@@ -54,6 +54,16 @@ torch::Tensor sample_diag_gaussian(const DiagGaussian& q, std::int64_t samples) 
   return q.mu.unsqueeze(0) + std.unsqueeze(0) * eps;
 }
 
+std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+  auto splitmix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  return splitmix(splitmix(splitmix(seed) ^ a) ^ b) & 0x7fffffffffffffffULL;  // torch seeds are int64-safe
+}
+
 torch::Tensor importance_weighted_bound(const torch::Tensor& log_weights) { return log_mean_exp(log_weights, 0); }
 
 torch::Tensor kl_to_standard_normal_per_dimension(const DiagGaussian& q) {

@@ -88,6 +88,7 @@ void axes(cv::Mat& img, const Frame& f, bool log_y) {
 }  // namespace
 
 bool save_image_grid(const std::string& path, const torch::Tensor& images, std::int64_t columns, std::int64_t zoom) {
+  if (path.empty()) return false;  // a rank that draws nothing (evaluator.hpp)
   auto t = images.detach().to(torch::kCPU, torch::kFloat).clamp(0, 1);
   if (t.dim() == 4) t = t.select(1, 0);  // first channel (grey)
   if (t.dim() != 3) throw Error(path, "image grid expects [N, C, H, W] or [N, H, W]");
@@ -108,6 +109,7 @@ bool save_image_grid(const std::string& path, const torch::Tensor& images, std::
 }
 
 bool save_scatter_panels(const std::string& path, const std::vector<ScatterSeries>& panels, const std::string& title) {
+  if (path.empty()) return false;
   if (panels.empty()) throw Error(path, "no panels to plot");
   const int size = 420, margin = 45, top = 40;
   double lo_x = INFINITY, hi_x = -INFINITY, lo_y = INFINITY, hi_y = -INFINITY;
@@ -186,6 +188,7 @@ bool save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
 }
 
 bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
+  if (path.empty()) return false;
   if (panels.empty()) throw Error(path, "no panels to plot");
   // Panels grow with their legend (16 px per series), so that no label is cut off.
   size_t most = 0;
@@ -228,6 +231,7 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
 
 bool save_bar_chart(const std::string& path, const std::vector<double>& values, const std::vector<std::string>& labels,
                     double threshold, bool log_y, const std::string& title) {
+  if (path.empty()) return false;
   if (values.empty()) throw Error(path, "no bars to plot");
   const int n = static_cast<int>(values.size());
   const int bar = std::max(6, std::min(900, 600 / n)), height = 260, margin = 55;

@@ -17,6 +17,10 @@
 // Also reported, from the same draws: the ELBO E_q[log w] = −(rate + distortion), and its
 // two parts in nats per example. artefacts/loglik_per_example.csv holds each example's log p(x)
 // and ELBO terms (by index in the split), for paired comparisons of runs scored on one split.
+//
+// Data-parallel (docs/distributed.md): each rank scores a contiguous share of the batches, and
+// each batch draws from a generator seeded by its index, so N ranks give the values one
+// process gives (to the rounding of the final means).
 #include <cmath>
 #include <filesystem>
 
@@ -66,11 +70,11 @@ class LogLikelihood : public Evaluator {
     const std::int64_t chunk = std::clamp<std::int64_t>(o_.integer("max_elements") / (B * width), 1, S);
 
     const Split split = parse_split(*ctx.dataset, o_.string("split"));
-    // Per example: log p(x) and the sums over its S draws of log w, the rate and the distortion.
+    // Per example: log p(x) and the means over its S draws of log w, the rate and the distortion.
     std::vector<torch::Tensor> log_px_all, elbo_all, rate_all, distortion_all;
-    double sum_log_w = 0, sum_rate = 0, sum_distortion = 0;
-    std::int64_t examples = 0;
-    for_each_batch(*ctx.dataset, split, o_.integer("limit"), B, [&](const Batch& batch, std::int64_t done, std::int64_t total) {
+    // Each rank scores its share of the batches (each batch seeded by its index, so the draws
+    // do not depend on the number of ranks); the per-example values are gathered in order.
+    for_each_shard_batch(ctx, split, o_.integer("limit"), B, [&](const Batch& batch, std::int64_t done, std::int64_t total) {
       const auto x = ctx.model_input(batch.x);
       const DiagGaussian q = net.encode(x);
       std::vector<torch::Tensor> chunk_lse;
@@ -92,20 +96,19 @@ class LogLikelihood : public Evaluator {
       elbo_all.push_back(ex_log_w / static_cast<double>(S));
       rate_all.push_back(ex_rate / static_cast<double>(S));
       distortion_all.push_back(ex_distortion / static_cast<double>(S));
-      sum_log_w += ex_log_w.sum().item<double>();
-      sum_rate += ex_rate.sum().item<double>();
-      sum_distortion += ex_distortion.sum().item<double>();
-      examples += x.size(0);
     });
+    // Every rank gathers, also one whose share is empty (more ranks than batches).
+    auto gathered = [&](std::vector<torch::Tensor>& parts) {
+      return ctx.gather_rows(parts.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(parts));
+    };
+    const auto log_px = gathered(log_px_all), elbo = gathered(elbo_all), rate = gathered(rate_all),
+               distortion = gathered(distortion_all);
+    const std::int64_t examples = log_px.size(0);
     if (examples == 0) throw Error("evaluator loglik", std::string("the ") + to_string(split) + " split is empty");
-
-    const auto log_px = torch::cat(log_px_all);
-    const double draws = static_cast<double>(examples) * static_cast<double>(S);
     EvalResult r;
     if (!ctx.artefact_dir.empty()) {
       // Every example of the split in order (the first `limit`), so that two runs scored on the
       // same split pair up by index (priorlab compare --paired).
-      const auto elbo = torch::cat(elbo_all), rate = torch::cat(rate_all), distortion = torch::cat(distortion_all);
       const double* lp = log_px.data_ptr<double>();
       const double* e = elbo.data_ptr<double>();
       const double* ra = rate.data_ptr<double>();
@@ -118,9 +121,9 @@ class LogLikelihood : public Evaluator {
     }
     r.metrics = {{"nll", -log_px.mean().item<double>()},
                  {"nll_standard_error", examples > 1 ? (log_px.std() / std::sqrt(static_cast<double>(examples))).item<double>() : 0.0},
-                 {"elbo", sum_log_w / draws},
-                 {"rate", sum_rate / draws},
-                 {"distortion", sum_distortion / draws},
+                 {"elbo", elbo.mean().item<double>()},
+                 {"rate", rate.mean().item<double>()},
+                 {"distortion", distortion.mean().item<double>()},
                  {"examples", static_cast<double>(examples)},
                  {"samples", static_cast<double>(S)},
                  {"prior_samples", static_cast<double>(k)},

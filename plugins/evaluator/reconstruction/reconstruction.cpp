@@ -24,13 +24,14 @@ class ReconstructionEvaluator : public Evaluator {
     const AverageTerms t = average_terms(ctx, split, o_.integer("limit"), o_.integer("batch_size"), 0.5);
     // Deterministic reconstruction through the posterior mean.
     double sq_mean = 0;
-    for_each_batch(*ctx.dataset, split, o_.integer("limit"), o_.integer("batch_size"),
-                   [&](const Batch& b, std::int64_t done, std::int64_t total) {
-                     const auto x = ctx.model_input(b.x);
-                     const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
-                     sq_mean += (x - recon).pow(2).flatten(1).sum(1).sum().item<double>();
-                     ctx.progress(0.5 + 0.5 * done / total, "reconstructing");
-                   });
+    for_each_shard_batch(ctx, split, o_.integer("limit"), o_.integer("batch_size"),
+                         [&](const Batch& b, std::int64_t done, std::int64_t total) {
+                           const auto x = ctx.model_input(b.x);
+                           const auto recon = ctx.network->mean(ctx.network->decode(ctx.network->encode(x).mu));
+                           sq_mean += (x - recon).pow(2).flatten(1).sum(1).sum().item<double>();
+                           ctx.progress(0.5 + 0.5 * done / total, "reconstructing");
+                         });
+    sq_mean = ctx.sum_over_ranks(torch::tensor({sq_mean}, torch::kDouble)).item<double>();
     const double count = static_cast<double>(t.examples);
     EvalResult r;
     r.metrics = {{"elbo", -(t.distortion + t.rate)},
@@ -60,7 +61,7 @@ class ReconstructionEvaluator : public Evaluator {
       rows.push_back(pad(recon));
     }
     if (x.dim() == 4 && (x.size(1) == 1 || x.size(1) == 3)) {
-      if (save_image_grid(ctx.artefact_dir + "/reconstruction.png", torch::cat(rows).cpu(), cols, x.size(-1) <= 32 ? 6 : 2))
+      if (save_image_grid(artefact_path(ctx.artefact_dir, "reconstruction.png"), torch::cat(rows).cpu(), cols, x.size(-1) <= 32 ? 6 : 2))
         r.artefacts.push_back("reconstruction.png");
     }
     return r;

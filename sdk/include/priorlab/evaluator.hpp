@@ -26,8 +26,26 @@ struct EvalContext {
   torch::Device device{torch::kCPU};
   torch::Dtype dtype = torch::kFloat;  ///< the model's floating-point type (the pipeline's "dtype")
   std::string run_dir;       ///< the run directory (metrics.jsonl, config.json live here)
-  std::string artefact_dir;  ///< where pictures go (exists)
+  /// Where pictures go (exists). Empty: write none (the ranks other than 0 of a data-parallel
+  /// evaluation): artefact_path() then returns "" and the save_* of plot.hpp draw nothing.
+  std::string artefact_dir;
   std::uint64_t seed = 0;
+
+  /// Data-parallel evaluation (docs/distributed.md): this process is rank `rank` of `world`, and
+  /// every rank runs every evaluator with the same context but for these fields. An evaluator
+  /// that splits its work takes its share of a split with for_each_shard_batch() (evaluation.hpp)
+  /// and combines the shares with gather_rows() and sum_over_ranks(): both are collective, so
+  /// every rank calls them in the same order. One that does not split computes its whole result
+  /// on every rank. average_terms() and encode_split() split and combine by themselves.
+  int rank = 0, world = 1;
+  /// Set by the host when world > 1: each rank's rows concatenated in rank order, and the
+  /// element-wise sum over ranks, of a CPU double tensor.
+  std::function<torch::Tensor(const torch::Tensor&)> gather_rows_fn, sum_fn;
+
+  /// Every rank's rows of t [n_r, ...] (CPU, double) in rank order: t itself for one process.
+  torch::Tensor gather_rows(const torch::Tensor& t) const { return world > 1 && gather_rows_fn ? gather_rows_fn(t) : t; }
+  /// The element-wise sum of t (CPU, double) over ranks: t itself for one process.
+  torch::Tensor sum_over_ranks(const torch::Tensor& t) const { return world > 1 && sum_fn ? sum_fn(t) : t; }
   /// Report progress of long work: fraction in [0, 1] and a short label. Never null.
   std::function<void(double, const std::string&)> progress;
 

@@ -69,6 +69,11 @@ class PRIORLAB_API BatchShardScope {
 /// The calling thread's batch shard (inactive outside a BatchShardScope).
 PRIORLAB_API BatchShard current_batch_shard();
 
+/// A torch seed (below 2^63) for stream (a, b) of `seed`: splitmix64 applied in turn to seed,
+/// ^a and ^b, so that nearby seeds and streams give unrelated generators. The trainer seeds
+/// each step with it, evaluations each batch (for_each_shard_batch).
+PRIORLAB_API std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);
+
 /// The K-sample importance-weighted bound log (1/K) sum_k w_k from log-weights [K, ...] -> [...].
 /// With log w_k = log p(x, z_k) - log q(z_k | x) this is the IWAE bound (Burda et al. 2016);
 /// VHP uses it for log p(z) with w_k = p(z|zeta_k) p(zeta_k) / q(zeta_k|z) (Eq. 9).

@@ -1,7 +1,9 @@
 // Small PNG pictures drawn with OpenCV: image grids, scatter plots and line charts.
 // Evaluators use these so every picture of priorlab looks alike. Each save_* returns true when
 // it wrote the file, false when this build has no pictures (PRIORLAB_WITH_OPENCV=OFF): list a
-// picture among an evaluator's artefacts only when its save_* returned true.
+// picture among an evaluator's artefacts only when its save_* returned true. An empty path
+// (artefact_path() of an empty artefact_dir: a rank that draws nothing) writes nothing and
+// returns false.
 #pragma once
 
 #include <cstdint>
