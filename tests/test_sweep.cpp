@@ -382,3 +382,85 @@ TEST(Sweep, OptionPathsAreJsonPointersOrDottedKeys) {
   apply_override(c, "/training/iterations=7");
   EXPECT_EQ(c["training"]["iterations"], 7);
 }
+
+// Issue 14, sweeps on a cluster: `--emit slurm` writes a job array whose tasks, run here with
+// the array variable set by hand, each run their run by the local sweep's rules (run, skip when
+// completed, resume when interrupted), side by side in one folder; then the comparison script
+// tabulates them, and submit.sh chains the two (checked with a stand-in sbatch).
+TEST(Sweep, EmittedSlurmArrayTasksRunBySweepRulesAndTheComparisonFollows) {
+  test::TempDir dir;
+  json s = small_sweep(json::array(), {0, 1}, 300);
+  s["base"]["training"]["checkpoint_every"] = 50;
+  const auto sweep = write_sweep(dir, s);
+  const auto emitted = test::run_cli("sweep " + sweep + " --out out --emit slurm", dir.str());
+  ASSERT_EQ(emitted.exit_code, 0) << emitted.output;
+  const auto out = dir.path() / "out";
+  EXPECT_NE(emitted.output.find("sweep tiny: 2 runs as a Slurm job array in " + (out / "slurm").string()),
+            std::string::npos)
+      << emitted.output;
+  EXPECT_FALSE(fs::exists(out / "seed=0")) << "emitting runs nothing";
+  EXPECT_TRUE(fs::exists(out / "sweep.json"));
+  std::ifstream in(out / "slurm" / "array.sbatch");
+  const std::string array((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string& line : std::vector<std::string>{"#SBATCH --array=0-1\n", "#SBATCH --job-name=priorlab-tiny\n",
+                                 "#SBATCH --cpus-per-task=1\n", "  'seed=0'\n  'seed=1'\n",
+                                 "#SBATCH --output=" + (out / "logs").string() + "/slurm-%A_%a.out\n"})
+    EXPECT_NE(array.find(line), std::string::npos) << line << " in\n" << array;
+  for (const char* f : {"array.sbatch", "compare.sbatch", "submit.sh"})
+    EXPECT_NE(fs::status(out / "slurm" / f).permissions() & fs::perms::owner_exec, fs::perms::none) << f;
+
+  // Task 1 first (tasks run in any order), then task 0 interrupted at a checkpoint and run again.
+  const auto t1 = test::run_bash("SLURM_ARRAY_TASK_ID=1 bash out/slurm/array.sbatch", dir.str());
+  ASSERT_EQ(t1.exit_code, 0) << t1.output;
+  EXPECT_NE(t1.output.find("sweep tiny task seed=1: starting"), std::string::npos) << t1.output;
+  EXPECT_EQ(read_json(out / "seed=1" / "run.json")["status"], "completed");
+  EXPECT_FALSE(fs::exists(out / "seed=0"));
+  EXPECT_FALSE(fs::exists(out / "status.json")) << "a task leaves the sweep's own state alone";
+  const auto t0 = test::run_bash(
+      "SLURM_ARRAY_TASK_ID=0 bash out/slurm/array.sbatch > t0.log 2>&1 & task=$!; "
+      "for i in $(seq 2400); do [ -f out/seed=0/checkpoints/step_00000050.pt ] && break; sleep 0.05; done; "
+      "kill -TERM $task; wait $task; echo rc=$?",
+      dir.str());
+  EXPECT_NE(t0.output.find("rc=130"), std::string::npos) << t0.output;
+  EXPECT_EQ(read_json(out / "seed=0" / "run.json")["status"], "interrupted");
+  const auto again = test::run_bash("SLURM_ARRAY_TASK_ID=0 bash out/slurm/array.sbatch", dir.str());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("sweep tiny task seed=0: resuming from its checkpoint at step"), std::string::npos)
+      << again.output;
+  EXPECT_EQ(read_json(out / "seed=0" / "run.json")["status"], "completed");
+  const auto summary_time = fs::last_write_time(out / "seed=1" / "summary.json");
+  const auto skip = test::run_bash("SLURM_ARRAY_TASK_ID=1 bash out/slurm/array.sbatch", dir.str());
+  ASSERT_EQ(skip.exit_code, 0) << skip.output;
+  EXPECT_NE(skip.output.find("sweep tiny task seed=1: completed already (skipped)"), std::string::npos) << skip.output;
+  EXPECT_EQ(fs::last_write_time(out / "seed=1" / "summary.json"), summary_time);
+  const auto bad = test::run_bash("SLURM_ARRAY_TASK_ID=2 bash out/slurm/array.sbatch", dir.str());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("task 2: expected 0-1"), std::string::npos) << bad.output;
+
+  const auto compared = test::run_bash("bash out/slurm/compare.sbatch", dir.str());
+  ASSERT_EQ(compared.exit_code, 0) << compared.output;
+  // A sweep of seeds alone: one row per seed (compare's strip_seed keeps a name it would empty).
+  EXPECT_NE(compared.output.find("| 0 | 1 |"), std::string::npos) << compared.output;
+  EXPECT_NE(compared.output.find("| 1 | 1 |"), std::string::npos) << compared.output;
+  EXPECT_TRUE(fs::exists(out / "comparison.md"));
+
+  // submit.sh: the comparison waits for the whole array (a stand-in sbatch records its calls).
+  test::write_text(dir.path() / "bin" / "sbatch",
+                   "#!/bin/bash\necho \"$@\" >> \"$(dirname \"$0\")/calls\"\necho \"4242;cluster\"\n");
+  fs::permissions(dir.path() / "bin" / "sbatch", fs::perms::owner_all);
+  const auto submitted = test::run_bash("PATH=$PWD/bin:$PATH bash out/slurm/submit.sh", dir.str());
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  std::ifstream calls(dir.path() / "bin" / "calls");
+  const std::string text((std::istreambuf_iterator<char>(calls)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "--parsable " + (out / "slurm" / "array.sbatch").string() + "\n--dependency=afterany:4242 " +
+                      (out / "slurm" / "compare.sbatch").string() + "\n");
+
+  // A whole sweep started as one rank of a launch is refused: each rank would run every run.
+  const auto ranked = test::run_bash("RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29999 " +
+                                         std::string(PRIORLAB_EXE) + " sweep " + sweep + " --out out",
+                                     dir.str());
+  EXPECT_EQ(ranked.exit_code, 2) << ranked.output;
+  EXPECT_NE(ranked.output.find("started as rank 0 of 2 (torchrun variables): a sweep is one process"),
+            std::string::npos)
+      << ranked.output;
+}

@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
   sweep->add_option("--metrics", sweep_req.metrics, "metrics of the comparison table: a,b (default: the sweep's)")->delimiter(',');
   sweep->add_flag("--force", sweep_req.force, "run again, from the start, runs whose folder holds a different pipeline");
   sweep->add_flag("--dry-run", sweep_req.dry_run, "validate every run and list what would happen; start and write nothing");
+  sweep->add_option("--emit", sweep_req.emit,
+                    "slurm: write a job-array script (one task per run) and its comparison, run nothing (docs/distributed.md)");
+  sweep->add_option("--run", sweep_req.run, "run one run of the sweep, by name, in this process (what an array task does)");
 
   std::string compare_dir;
   std::vector<std::string> compare_metrics;
@@ -175,6 +178,12 @@ int main(int argc, char** argv) {
       return evaluate_runs(registry, eval_req, &g_stop);
     }
     if (*sweep) {
+      // Every rank would run the whole sweep, and its runs would each try to join the group.
+      if (const auto l = launch_from_environment(); l && l->world > 1 && sweep_req.run.empty())
+        throw priorlab::Error("sweep", fmt::format("started as rank {} of {} ({} variables): a sweep is one process "
+                                                   "that starts its runs; on a cluster use `priorlab sweep {} --emit "
+                                                   "slurm` (docs/distributed.md)",
+                                                   l->rank, l->world, l->source, sweep_req.path));
       sweep_req.plugin_paths = plugin_paths;
       return run_sweep(registry, sweep_req, &g_stop);
     }

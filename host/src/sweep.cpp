@@ -1,6 +1,7 @@
 #include "sweep.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -22,6 +23,7 @@
 #include "pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
+#include "priorlab/version.hpp"
 #include "progress.hpp"
 #include "report.hpp"
 #include "run.hpp"
@@ -412,6 +414,142 @@ std::string error_from_log(const fs::path& log) {
   return last;
 }
 
+// The CPUs this process may use (a Slurm allocation or a container restricts them), at least 1.
+long usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+// A word for bash, single-quoted: 'it'\''s'.
+std::string shell_quote(const std::string& word) {
+  std::string q = "'";
+  for (const char c : word) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// sweep.json: the plan as run (the comparison takes its metrics from it).
+json plan_record(const SweepPlan& plan, const SweepRequest& req) {
+  json plan_json = {{"name", plan.name},
+                    {"description", plan.description},
+                    {"source", req.path},
+                    {"base", plan.base_source},
+                    {"axes", json::array()},
+                    {"seeds", plan.seeds},
+                    {"metrics", req.metrics.empty() ? plan.metrics : req.metrics},
+                    {"overrides", req.overrides},
+                    {"only", req.only},
+                    {"runs", json::array()}};
+  for (const auto& a : plan.axes) {
+    json values = json::array();
+    for (const auto& v : a.values) values.push_back(v.name);
+    plan_json["axes"].push_back({{"name", a.name}, {"path", a.path}, {"values", values}});
+  }
+  for (const auto& r : plan.runs) {
+    json axes = json::object();
+    for (const auto& [k, v] : r.axes) axes[k] = v;
+    json entry = {{"name", r.name}, {"axes", axes}};
+    if (r.seed) entry["seed"] = *r.seed;
+    plan_json["runs"].push_back(entry);
+  }
+  return plan_json;
+}
+
+// `sweep FILE --emit slurm`: the scripts of a job array (see sweep.hpp). Every path in them is
+// absolute, and each task starts in this working directory, so that a pipeline's relative
+// paths (data/) mean what they mean here.
+int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& dir_in, std::int64_t threads) {
+  const fs::path dir = fs::absolute(dir_in).lexically_normal();
+  const fs::path scripts = dir / "slurm";
+  fs::create_directories(scripts);
+  fs::create_directories(dir / "logs");
+  write_file_atomic((dir / "sweep.json").string(), plan_record(plan, req).dump(2) + "\n");
+  const std::string exe = self_executable();
+  std::string prefix = shell_quote(exe);
+  for (const auto& p : req.plugin_paths) prefix += " --plugin-path " + shell_quote(fs::absolute(p).string());
+  std::string flags = " --out " + shell_quote(dir.string());
+  for (const auto& o : req.overrides) flags += " --set " + shell_quote(o);
+  for (const auto& o : req.only) flags += " --only " + shell_quote(o);
+  if (!req.seeds.empty()) flags += " --seeds " + shell_quote(req.seeds);
+  const std::string cwd = fs::current_path().string();
+  const std::string n = std::to_string(plan.runs.size());
+  const std::string job = "priorlab-" + filesystem_safe(plan.name);
+
+  std::string array = fmt::format(
+      "#!/bin/bash\n"
+      "# Sweep {name}: {n} runs as a Slurm job array, one task per run. Written by `priorlab sweep {file} --emit "
+      "slurm`\n"
+      "# (priorlab {version}). Each task runs its run by the local sweep's rules: a completed run is skipped, an\n"
+      "# interrupted one resumes from its newest checkpoint, a failed one starts again; so this array can be\n"
+      "# submitted again after a time limit or a failure. Submit it with the comparison: bash {submit}\n"
+      "# Edit the #SBATCH lines for your cluster (partition, time; for a GPU add --gres=gpu:1 with \"device\":\n"
+      "# \"cuda\" in the pipeline). --ntasks=N makes each run data-parallel over N ranks (docs/distributed.md).\n"
+      "#SBATCH --job-name={job}\n"
+      "#SBATCH --array=0-{last}\n"
+      "#SBATCH --ntasks=1\n"
+      "#SBATCH --cpus-per-task={threads}\n"
+      "#SBATCH --output={logs}/slurm-%A_%a.out\n"
+      "#SBATCH --signal=TERM@120\n"
+      "set -euo pipefail\n"
+      "runs=(\n",
+      fmt::arg("name", plan.name), fmt::arg("n", n), fmt::arg("file", req.path), fmt::arg("version", PRIORLAB_VERSION_STRING),
+      fmt::arg("submit", shell_quote((scripts / "submit.sh").string())), fmt::arg("job", job),
+      fmt::arg("last", plan.runs.size() - 1), fmt::arg("threads", threads), fmt::arg("logs", (dir / "logs").string()));
+  for (const auto& r : plan.runs) array += "  " + shell_quote(r.name) + "\n";
+  array += fmt::format(
+      ")\n"
+      "task=${{SLURM_ARRAY_TASK_ID:?set SLURM_ARRAY_TASK_ID to a task in 0-{last}}}\n"
+      "if [ \"$task\" -lt 0 ] || [ \"$task\" -ge {n} ]; then echo \"task $task: expected 0-{last}\" >&2; exit 2; fi\n"
+      "cd {cwd}\n"
+      "# Inside an allocation the run is a job step (srun), whose tasks are its ranks; elsewhere it runs here.\n"
+      "launcher=()\n"
+      "if [ -n \"${{SLURM_JOB_ID:-}}\" ] && command -v srun > /dev/null; then launcher=(srun --kill-on-bad-exit=1); fi\n"
+      "exec \"${{launcher[@]}}\" {prefix} sweep {file}{flags} --run \"${{runs[$task]}}\"\n",
+      fmt::arg("last", plan.runs.size() - 1), fmt::arg("n", n), fmt::arg("cwd", shell_quote(cwd)),
+      fmt::arg("prefix", prefix), fmt::arg("file", shell_quote(fs::absolute(req.path).string())), fmt::arg("flags", flags));
+
+  std::string metrics;
+  if (!req.metrics.empty()) {
+    for (const auto& m : req.metrics) metrics += (metrics.empty() ? "" : ",") + m;
+    metrics = " --metrics " + shell_quote(metrics);
+  }
+  const std::string compare = fmt::format(
+      "#!/bin/bash\n"
+      "# The comparison of sweep {name} once its array has ended (submit.sh makes it wait for the array).\n"
+      "#SBATCH --job-name={job}-compare\n"
+      "#SBATCH --ntasks=1\n"
+      "#SBATCH --cpus-per-task=1\n"
+      "#SBATCH --output={logs}/slurm-compare-%j.out\n"
+      "set -euo pipefail\n"
+      "cd {cwd}\n"
+      "exec {prefix} compare {dir}{metrics}\n",
+      fmt::arg("name", plan.name), fmt::arg("job", job), fmt::arg("logs", (dir / "logs").string()),
+      fmt::arg("cwd", shell_quote(cwd)), fmt::arg("prefix", prefix), fmt::arg("dir", shell_quote(dir.string())),
+      fmt::arg("metrics", metrics));
+  const std::string submit = fmt::format(
+      "#!/bin/bash\n"
+      "# Submits sweep {name}: the job array, then its comparison after every task has ended.\n"
+      "set -euo pipefail\n"
+      "array=$(sbatch --parsable {array})\n"
+      "echo \"sweep {name}: job array ${{array%%;*}} ({n} tasks)\"\n"
+      "sbatch --dependency=afterany:${{array%%;*}} {compare}\n",
+      fmt::arg("name", plan.name), fmt::arg("n", n), fmt::arg("array", shell_quote((scripts / "array.sbatch").string())),
+      fmt::arg("compare", shell_quote((scripts / "compare.sbatch").string())));
+  for (const auto& [file, text] : {std::pair<std::string, std::string>{"array.sbatch", array},
+                                   {"compare.sbatch", compare}, {"submit.sh", submit}}) {
+    write_file_atomic((scripts / file).string(), text);
+    fs::permissions(scripts / file, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+                    fs::perm_options::add);
+  }
+  std::cout << fmt::format("sweep {}: {} runs as a Slurm job array in {}\n  submit: bash {}\n  one task here: "
+                           "SLURM_ARRAY_TASK_ID=0 bash {}\n",
+                           plan.name, plan.runs.size(), scripts.string(), (scripts / "submit.sh").string(),
+                           (scripts / "array.sbatch").string())
+            << std::flush;
+  return kOk;
+}
+
 
 }  // namespace
 
@@ -439,6 +577,27 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     jobs[i].slot = i;
     jobs[i].config =
         resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name, &provenance);
+  }
+
+  if (!req.emit.empty()) {
+    if (req.emit != "slurm") throw Error("--emit", fmt::format("expected slurm, found \"{}\"", req.emit));
+    if (!req.run.empty()) throw Error("--emit", "writes the scripts of every run: leave out --run");
+    return emit_slurm(plan, req, dir,
+                      user_threads ? plan.base["training"]["threads"].get<std::int64_t>() : std::int64_t{1});
+  }
+  if (!req.run.empty()) {
+    // One array task: this run alone, and nothing of the sweep's own state (other tasks run
+    // beside it); the others are not read.
+    const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.run->name == req.run; });
+    if (it == jobs.end()) {
+      std::string names;
+      for (size_t i = 0; i < jobs.size() && i < 5; ++i) names += (i ? ", " : "") + jobs[i].run->name;
+      throw Error("--run " + req.run, fmt::format("the sweep plans no run of that name ({} runs: {}{})", jobs.size(),
+                                                  names, jobs.size() > 5 ? ", ..." : ""));
+    }
+    Job one = std::move(*it);
+    jobs.clear();
+    jobs.push_back(std::move(one));
   }
 
   // 2. What each run needs: skip, start, replace or resume.
@@ -500,26 +659,42 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     return kOk;
   }
 
+  if (!req.run.empty()) {
+    const Job& job = jobs.front();
+    const fs::path run_dir = dir / job.run->name;
+    const auto launch = launch_from_environment();
+    const bool writer = !launch || launch->rank == 0;
+    auto say = [&](const std::string& what) {
+      if (writer) std::cout << fmt::format("sweep {} task {}: {}", plan.name, job.run->name, what) << std::endl;
+    };
+    if (job.action == Action::kSkip) {
+      say("completed already (skipped)");
+      return kOk;
+    }
+    if (job.action == Action::kResume) {
+      say(fmt::format("resuming from its checkpoint at step {}", job.resume_step));
+      return resume_run(registry, run_dir.string(), {}, stop);
+    }
+    fs::create_directories(dir / "pipelines");
+    json config = job.config;
+    if (!user_threads) config["training"]["threads"] = usable_cores();  // the task's allocation
+    // Every rank of a data-parallel task writes the same file, atomically.
+    const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
+    write_file_atomic(pipeline.string(), config.dump(2) + "\n");
+    say(job.action == Action::kReplace ? "from the start, replacing the old run" : "starting");
+    RunRequest run;
+    run.config_path = pipeline.string();
+    run.out_dir = dir.string();
+    run.name = job.run->name;
+    run.force = job.action == Action::kReplace;
+    return run_pipeline(registry, run, stop);
+  }
+
   // 3. The folder, its lock, the plan and the state.
   fs::create_directories(dir);
   FolderLock lock(dir);
   fs::create_directories(dir / "logs");
   fs::create_directories(dir / "pipelines");
-  json plan_json = {{"name", plan.name},
-                    {"description", plan.description},
-                    {"source", req.path},
-                    {"base", plan.base_source},
-                    {"axes", json::array()},
-                    {"seeds", plan.seeds},
-                    {"metrics", req.metrics.empty() ? plan.metrics : req.metrics},
-                    {"overrides", req.overrides},
-                    {"only", req.only},
-                    {"runs", json::array()}};
-  for (const auto& a : plan.axes) {
-    json values = json::array();
-    for (const auto& v : a.values) values.push_back(v.name);
-    plan_json["axes"].push_back({{"name", a.name}, {"path", a.path}, {"values", values}});
-  }
   json state = {
       {"name", plan.name}, {"description", plan.description}, {"started", now_iso()}, {"runs", json::array()}};
   for (const auto& job : jobs) {
@@ -527,12 +702,11 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     for (const auto& [k, v] : job.run->axes) axes[k] = v;
     json entry = {{"name", job.run->name}, {"axes", axes}};
     if (job.run->seed) entry["seed"] = *job.run->seed;
-    plan_json["runs"].push_back(entry);
     entry["status"] = job.action == Action::kSkip ? "completed" : "pending";
     if (job.action == Action::kSkip) entry["skipped"] = true;
     state["runs"].push_back(entry);
   }
-  write_file_atomic((dir / "sweep.json").string(), plan_json.dump(2) + "\n");
+  write_file_atomic((dir / "sweep.json").string(), plan_record(plan, req).dump(2) + "\n");
   auto save_state = [&] {
     json counts = json::object();
     for (const auto& r : state["runs"])
@@ -550,7 +724,7 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
   std::stable_sort(todo.begin(), todo.end(),
                    [](const Job* a, const Job* b) { return a->run->seed.value_or(0) < b->run->seed.value_or(0); });
   const size_t skipped = jobs.size() - todo.size();
-  const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
+  const long cores = usable_cores();
   const int parallel = static_cast<int>(std::min<size_t>(req.jobs, std::max<size_t>(todo.size(), 1)));
   const int threads = static_cast<int>(std::max(1L, cores / parallel));
   std::cout << fmt::format("sweep {}: {} runs ({} already completed, {} to run){} -> {}", plan.name, jobs.size(),

@@ -73,6 +73,8 @@ struct SweepRequest {
   std::vector<std::string> metrics;       ///< --metrics for the comparison table
   bool force = false;                     ///< re-run runs whose directory holds a different pipeline
   bool dry_run = false;                   ///< validate and list what would happen; write nothing
+  std::string emit;                       ///< --emit slurm: write a job-array script instead of running
+  std::string run;                        ///< --run NAME: run this one run of the plan, in this process
   std::vector<std::string> plugin_paths;  ///< passed on to every child
 };
 
@@ -81,6 +83,13 @@ struct SweepRequest {
 /// from their newest checkpoint, re-runs failed ones, and records every outcome in
 /// DIR/status.json. Ends with the comparison table and DIR/report.html. Returns 0 when every
 /// run completed, 1 when any failed, 130 when stopped.
+/// With --emit slurm: validates as above, writes DIR/sweep.json and, in DIR/slurm/,
+/// array.sbatch (one array task per planned run: `sweep FILE --run NAME` with the same flags),
+/// compare.sbatch (`priorlab compare DIR`) and submit.sh (submits both, the comparison after the
+/// array), and returns 0 without running anything. With --run NAME: the one run, by the same
+/// skip / resume / run-again rules, in this process (so a launcher's ranks make it
+/// data-parallel), neither taking the folder's lock nor writing status.json: array tasks run
+/// side by side, each run folder guarded by its own lock.
 int run_sweep(const Registry& registry, const SweepRequest& request, const std::atomic<bool>* stop);
 
 }  // namespace priorlab::host
