@@ -5,8 +5,10 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include "compare.hpp"
+#include "pipeline.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;
@@ -288,4 +290,35 @@ TEST(Compare, PairedDifferencesToAReferenceRowMatchAHandComputation) {
     EXPECT_EQ(std::string(e.what()), (dir.path() / "prior=b,seed=1" / "artefacts" / "loglik_per_example.csv").string() +
                                          ":3: expected an index and a log p(x), found \"1,oops,0,0,0\"");
   }
+}
+
+// Table 1's sweep banked a run written before the "distributed" section existed; the sweep
+// resolved its config.json under the new defaults and skipped it, but compare keyed the file as
+// written and split that combination into two rows. With the registry, compare resolves as the
+// sweep does: the old run and a new one of the same pipeline form one row (n = 2), and a run
+// whose pipeline really differs still forms its own.
+TEST(Compare, RunsWrittenBeforeAnOptionExistedGroupWithTheirCombination) {
+  test::TempDir dir;
+  const json resolved = host::resolve_pipeline(test::registry(), test::small_pipeline(), "p.json", "p");
+  ASSERT_TRUE(resolved.contains("distributed"));
+  json old = resolved;
+  old.erase("distributed");  // as a run written before the option existed
+  json other = resolved;
+  other["training"]["iterations"] = resolved["training"]["iterations"].get<std::int64_t>() + 1;
+  const std::vector<std::pair<std::string, json>> runs = {
+      {"prior=a,seed=0", old}, {"prior=a,seed=1", resolved}, {"prior=a,seed=2", other}};
+  for (const auto& [name, config] : runs) {
+    write_run(dir.path() / name, 0.1, -10, 3);
+    test::write_text(dir.path() / name / "config.json", config.dump(2));
+  }
+  const Comparison as_written = compare_runs(dir.path());
+  EXPECT_EQ(as_written.rows.size(), 3u) << "keyed as written, every config differs";
+  const Comparison c = compare_runs(dir.path(), {}, &test::registry());
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[0].runs.size() + c.rows[1].runs.size(), 3u);
+  const auto& pair = c.rows[0].runs.size() == 2 ? c.rows[0] : c.rows[1];
+  ASSERT_EQ(pair.runs.size(), 2u);
+  std::set<std::string> names;
+  for (const auto* r : pair.runs) names.insert(r->name);
+  EXPECT_EQ(names, (std::set<std::string>{"prior=a,seed=0", "prior=a,seed=1"}));
 }

@@ -63,10 +63,19 @@ void add_numbers(json& flat, const std::string& prefix, const json& object) {
 
 // The config that decides a combination: everything except what only names or seeds the run,
 // how many threads it used, or whether it wrote TensorBoard files (runs from before that option
-// have no key for it).
-std::string config_key(const fs::path& run_dir) {
+// have no key for it). With a registry the config is resolved under this build's defaults first,
+// as the sweep resolves a run folder's config before it skips the run: an option added since
+// (a section's new key, "distributed") then holds its default in old and new runs alike.
+std::string config_key(const fs::path& run_dir, const Registry* registry) {
   json c = read_json_or_null(run_dir / "config.json");
   if (!c.is_object()) return "";
+  if (registry) {
+    try {
+      c = resolve_pipeline(*registry, c, (run_dir / "config.json").string(), run_dir.filename().string());
+    } catch (const Error&) {
+      // Not valid under this build (a plugin missing, an option removed): keyed as written.
+    }
+  }
   for (const char* k : {"name", "description", "seed", "tensorboard"}) c.erase(k);
   if (c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
   return c.dump();
@@ -156,7 +165,7 @@ std::vector<fs::path> find_run_dirs(const fs::path& dir) {
   return found;
 }
 
-Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted) {
+Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted, const Registry* registry) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
   Comparison c;
@@ -180,7 +189,7 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
       continue;
     }
     const std::string label = strip_seed(r.name);
-    const std::string key = label + "\n" + config_key(r.dir);
+    const std::string key = label + "\n" + config_key(r.dir, registry);
     auto [it, inserted] = group_of.emplace(key, c.rows.size());
     if (inserted) {
       ComparisonRow row;

@@ -10,6 +10,8 @@
 
 namespace priorlab::host {
 
+class Registry;
+
 /// Which way a metric improves, from its name (the part after the last '.'), first rule that
 /// matches: "negative" → lower (negative_elbo); nll, error, loss, mae, mse, distortion, rms →
 /// lower; elbo, log_likelihood, loglik, active → higher; anything else unknown (not marked).
@@ -64,12 +66,16 @@ std::vector<std::filesystem::path> find_run_dirs(const std::filesystem::path& di
 /// searched recursively (a run directory is not searched further; folders whose names start
 /// with '.' are skipped). The run name minus its "seed=N" component (or a trailing "seedN",
 /// "_seed_N", "-seed-N") names its combination; runs are grouped when that label and their
-/// config.json without name, description, seed and training.threads agree. When every label is a
+/// config.json without name, description, seed and training.threads agree; with a `registry`,
+/// each config.json is first resolved under this build's defaults (as the sweep does before it
+/// skips a run), so a run written before an option existed groups with one that has its
+/// default. When every label is a
 /// list "axis=value,..." the axes become columns. `metrics`: names or suffixes ("mae_rad"
 /// matches "pendulum_angle.mae_rad"; one name may match several metrics); empty: the sweep's
 /// "metrics" when `dir` holds a sweep.json that lists them, else every evaluator metric with a
 /// known direction. Throws Error naming a metric that no run has.
-Comparison compare_runs(const std::filesystem::path& dir, const std::vector<std::string>& metrics = {});
+Comparison compare_runs(const std::filesystem::path& dir, const std::vector<std::string>& metrics = {},
+                        const Registry* registry = nullptr);
 
 /// Reads one run directory (run.json, summary.json) into a record.
 RunRecord read_run(const std::filesystem::path& dir);

@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*compare) {
-      const Comparison c = compare_runs(compare_dir, compare_metrics);
+      const Comparison c = compare_runs(compare_dir, compare_metrics, &registry);
       write_comparison(c);
       const std::string curves = write_comparison_curves(c);
       std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
       }
       return kOk;
     }
-    if (*report) return write_reports(report_dir);
+    if (*report) return write_reports(report_dir, &registry);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     if ((*run || *resume || *evaluate) && nproc > 1) {

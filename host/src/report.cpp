@@ -760,7 +760,7 @@ void write_folder_report(const Comparison& c, const json& state) {
   write_file_atomic((c.dir / "report.html").string(), folder_report_html(c, state));
 }
 
-int write_reports(const fs::path& dir) {
+int write_reports(const fs::path& dir, const Registry* registry) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
   if (fs::exists(dir / "config.json", ec)) {
@@ -768,7 +768,7 @@ int write_reports(const fs::path& dir) {
     std::cout << "report: " << (dir / "report.html").string() << std::endl;
     return 0;
   }
-  const Comparison c = compare_runs(dir);
+  const Comparison c = compare_runs(dir, {}, registry);
   for (const auto& r : c.runs) write_run_report(r.dir);
   json state = read_json_or_null(dir / "status.json");
   if (!state.is_object() || !state.contains("runs")) state = nullptr;

@@ -68,7 +68,7 @@ std::string write_comparison_curves(const Comparison& comparison);
 
 /// `priorlab report DIR`: a run directory gets its report.html; a folder gets one for every run
 /// under it and its own (with DIR/status.json as the state when it is a sweep's folder).
-/// Prints the paths written; returns an exit code.
-int write_reports(const std::filesystem::path& dir);
+/// Prints the paths written; returns an exit code. `registry`: as compare_runs groups runs.
+int write_reports(const std::filesystem::path& dir, const Registry* registry = nullptr);
 
 }  // namespace priorlab::host

@@ -896,7 +896,7 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     // The sweep file's own metrics come from sweep.json, as for `priorlab compare`: one that no run
     // reports (beta_one_step when no beta reached 1) is left out instead of failing the table.
     // Metrics given with --metrics are the user's request: a missing one stays an error.
-    const Comparison c = compare_runs(dir, req.metrics);
+    const Comparison c = compare_runs(dir, req.metrics, &registry);
     write_comparison(c);
     const std::string curves = write_comparison_curves(c);
     write_folder_report(c, state);
