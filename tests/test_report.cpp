@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #endif
 
+#include "priorlab/plot.hpp"
 #include "report.hpp"
 #include "test_util.hpp"
 
@@ -161,6 +162,41 @@ TEST(Report, SvgChartDrawsSeriesLegendAndDecades) {
   SvgChart empty;
   empty.title = "nothing";
   EXPECT_NE(svg_line_chart(empty).find("no data"), std::string::npos);
+}
+
+// The PNG line panels (training_curves, compare's comparison_curves.png) use the HTML charts'
+// ten colours, so that the callers' "dash series 10-19" tells every run of a 15-run sweep apart,
+// and their legend column is as wide as the longest label (it was cut at 170 px).
+TEST(Report, LinePanelsUseTheHtmlChartsTenColoursAndFitTheLongestLabel) {
+#if !PRIORLAB_WITH_OPENCV
+  GTEST_SKIP() << "built without OpenCV: no PNG pictures";
+#else
+  test::TempDir dir;
+  LinePanel panel;
+  panel.title = "ten series";
+  for (int s = 0; s < 10; ++s)
+    panel.series.push_back({{0, 50, 100}, {double(s), double(s), double(s)},
+                            s == 9 ? std::string(60, 'W') + " seed=2" : "run " + std::to_string(s), s == 9});
+  const auto file = (dir.path() / "panels.png").string();
+  ASSERT_TRUE(save_line_panels(file, {panel}, "step"));
+  const cv::Mat img = cv::imread(file, cv::IMREAD_COLOR);
+  ASSERT_FALSE(img.empty());
+  for (size_t s = 0; s < 10; ++s) {
+    const std::string hex = palette_color(s);  // "#rrggbb"
+    const cv::Vec3b bgr(std::stoi(hex.substr(5, 2), nullptr, 16), std::stoi(hex.substr(3, 2), nullptr, 16),
+                        std::stoi(hex.substr(1, 2), nullptr, 16));
+    int n = 0;
+    for (int r = 0; r < img.rows; ++r)
+      for (int c = 0; c < img.cols; ++c) n += img.at<cv::Vec3b>(r, c) == bgr;
+    EXPECT_GE(n, 20) << "series " << s << ": colour " << hex << " drawn on " << n << " pixels";
+  }
+  // Nothing runs off the right edge: the last 5 columns are white.
+  const cv::Mat edge = img.colRange(img.cols - 5, img.cols);
+  int dark = 0;
+  for (int r = 0; r < edge.rows; ++r)
+    for (int c = 0; c < edge.cols; ++c) dark += edge.at<cv::Vec3b>(r, c) != cv::Vec3b(255, 255, 255);
+  EXPECT_EQ(dark, 0) << "the longest legend label is cut off at the right edge (" << img.cols << " px wide)";
+#endif
 }
 
 TEST(Report, RunReportIsSelfContainedWithConfigMetricsCurvesAndEveryPicture) {

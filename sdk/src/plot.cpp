@@ -28,11 +28,14 @@ void write_png(const std::string& path, const cv::Mat& image) {
 
 const cv::Scalar kBlack(0, 0, 0), kGrey(200, 200, 200), kWhite(255, 255, 255);
 
-// A small qualitative palette (BGR) for line series.
+// A qualitative palette (BGR) for line series: matplotlib's tab10, the colours of the HTML
+// reports' charts (host/src/report.cpp, palette_color), whose callers dash series 10-19 to tell
+// them from 0-9.
 cv::Scalar palette(size_t i) {
-  static const cv::Scalar colours[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214},
-                                       {189, 103, 148}, {75, 86, 140}, {194, 119, 227}, {127, 127, 127}};
-  return colours[i % 8];
+  static const cv::Scalar colours[] = {{180, 119, 31},  {14, 127, 255},  {44, 160, 44},  {40, 39, 214},
+                                       {189, 103, 148}, {75, 86, 140},   {194, 119, 227}, {127, 127, 127},
+                                       {34, 189, 188},  {207, 190, 23}};
+  return colours[i % 10];
 }
 
 // Cyclic HSV hue for angles, linear viridis-like ramp otherwise; t in [0, 1].
@@ -194,7 +197,14 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
   size_t most = 0;
   for (const auto& p : panels) most = std::max(most, p.series.size());
   const int width = 760, height = std::max(220, 16 * static_cast<int>(most) + 10), margin = 55, gap = 50;
-  cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + 170, CV_8UC3, kWhite);
+  // The legend column is as wide as its longest label ("vhp_warmup200 seed=2"), at least 170 px.
+  int legend = 170;
+  for (const auto& p : panels)
+    for (const auto& s : p.series) {
+      int baseline = 0;
+      legend = std::max(legend, 45 + cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, 0.4, 1, &baseline).width);
+    }
+  cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + legend, CV_8UC3, kWhite);
   for (size_t k = 0; k < panels.size(); ++k) {
     const auto& panel = panels[k];
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -220,7 +230,12 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
       for (size_t i = 1; i < line.size(); ++i)
         if (!series.dashed || (i / 4) % 2 == 0) cv::line(img, line[i - 1], line[i], palette(s), 1, cv::LINE_AA);
       const int ly = f.box.y + 14 + int(s) * 16;
-      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
+      if (series.dashed) {  // the legend's sample is dashed too, or a repeated colour reads as the same run
+        cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 16, ly - 4}, palette(s), 2);
+        cv::line(img, {margin + width + 23, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
+      } else {
+        cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
+      }
       text(img, series.label, {margin + width + 35, ly}, 0.4);
     }
   }
