@@ -197,12 +197,16 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
   size_t most = 0;
   for (const auto& p : panels) most = std::max(most, p.series.size());
   const int width = 760, height = std::max(220, 16 * static_cast<int>(most) + 10), margin = 55, gap = 50;
-  // The legend column is as wide as its longest label ("vhp_warmup200 seed=2"), at least 170 px.
+  // The legend column is as wide as its longest label ("vhp_warmup200 seed=2"), at least 170 px:
+  // a label starts label_x px right of the plot, with 10 px to spare after it.
+  const int label_x = 35;
+  const double label_scale = 0.4;
   int legend = 170;
   for (const auto& p : panels)
     for (const auto& s : p.series) {
       int baseline = 0;
-      legend = std::max(legend, 45 + cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, 0.4, 1, &baseline).width);
+      const int w = cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, label_scale, 1, &baseline).width;
+      legend = std::max(legend, label_x + w + 10);
     }
   cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + legend, CV_8UC3, kWhite);
   for (size_t k = 0; k < panels.size(); ++k) {
@@ -236,7 +240,7 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
       } else {
         cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
       }
-      text(img, series.label, {margin + width + 35, ly}, 0.4);
+      text(img, series.label, {margin + width + label_x, ly}, label_scale);
     }
   }
   text(img, x_label, {margin + width / 2 - 20, img.rows - 8}, 0.45);
