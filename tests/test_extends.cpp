@@ -198,6 +198,13 @@ TEST(Extends, ShippedConfigsResolveToThePipelinesTheyResolvedToBefore) {
     json r = raw;
     if (run != std::string::npos) r["name"] = name;  // as the sweep names its runs
     now[key] = resolve_pipeline(test::registry(), r, key, name);
+    // A sweep run's description names the sweep and base files by the paths the sweep was given:
+    // here absolute, so relative to the checkout as in the keys.
+    if (now[key].contains("description") && now[key]["description"].is_string()) {
+      std::string d = now[key]["description"];
+      for (size_t at = d.find(root); at != std::string::npos; at = d.find(root, at)) d.erase(at, root.size());
+      now[key]["description"] = d;
+    }
   }
   if (std::getenv("PRIORLAB_WRITE_RESOLVED_CONFIGS")) {
     ASSERT_TRUE(skipped.empty()) << "write the file from a build with every dataset";

@@ -125,6 +125,29 @@ TEST(Sweep, ValuesMaySetSeveralPathsAndDerivedNamesAreFolderSafe) {
   EXPECT_EQ(filesystem_safe("1e-06"), "1e-06");
 }
 
+TEST(Sweep, ARunsDescriptionSaysWhichRunItIsAndWhatTheSweepChanged) {
+  const json axes = json::parse(R"([{"path": "/scheduler", "values": [{"plugin": "constant"},
+                                    {"name": "warm", "value": {"plugin": "warmup", "options": {"epochs": 1}}}]}])");
+  json s = small_sweep(axes, {0});
+  s["base"]["description"] = "The base, trained with beta = 1 for 30 steps.";
+  s["description"] = "Two schedules.";
+  s["set"] = {{"training.iterations", 40}, {"/training/batch_size", 16}};
+  const SweepPlan plan = expand_sweep(s, "s.json", ".");
+  ASSERT_EQ(plan.runs.size(), 2u);
+  EXPECT_EQ(plan.runs[1].pipeline["description"],
+            "Run scheduler=warm,seed=0 of sweep tiny (s.json). Two schedules. The sweep sets /training/batch_size, "
+            "/training/iterations for every run. This run's values: scheduler = warm (/scheduler), seed = 0 (/seed). "
+            "What the base's description says of these paths does not hold for this run. The base (inline in the "
+            "sweep file): The base, trained with beta = 1 for 30 steps.");
+
+  // A sweep that sets /description itself (in "set" or on an axis) keeps its own words.
+  s["set"]["/description"] = "mine";
+  EXPECT_EQ(expand_sweep(s, "s.json", ".").runs[0].pipeline["description"], "mine");
+  s["set"].erase("/description");
+  s["axes"].push_back(json::parse(R"({"name": "d", "path": "description", "values": ["own"]})"));
+  EXPECT_EQ(expand_sweep(s, "s.json", ".").runs[1].pipeline["description"], "own");
+}
+
 TEST(Sweep, NoAxesAndNoSeedsIsOneRunNamedAfterTheSweep) {
   json s = small_sweep(json::array(), nullptr);
   s.erase("name");
@@ -251,6 +274,15 @@ TEST(Sweep, RunsEveryCombinationThenASecondInvocationStartsNothing) {
   const auto dry = test::run_cli("sweep " + sweep + " --out out --dry-run", dir.str());
   EXPECT_EQ(dry.exit_code, 0) << dry.output;
   EXPECT_EQ(count(dry.output, "skip (completed)"), 4u) << dry.output;
+  // The description is prose: a run whose config.json words it otherwise (one written before the
+  // sweep composed descriptions) still holds the sweep's run.
+  const auto config = out / "scheduler=warm,seed=1" / "config.json";
+  json c = read_json(config);
+  EXPECT_NE(c["description"].get<std::string>().find("Run scheduler=warm,seed=1 of sweep tiny"), std::string::npos);
+  c["description"] = "written by an older build";
+  test::write_text(config, c.dump(2));
+  const auto reworded = test::run_cli("sweep " + sweep + " --out out --dry-run", dir.str());
+  EXPECT_EQ(count(reworded.output, "skip (completed)"), 4u) << reworded.output;
 
   // The same folder with a different pipeline is refused (exit 2), unless --force.
   const auto changed = test::run_cli("sweep " + sweep + " --out out --set training.iterations=31", dir.str());

@@ -18,6 +18,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "compare.hpp"
 #include "pipeline.hpp"
@@ -59,6 +60,36 @@ std::string found(const json& j) {
   return j.type_name();
 }
 
+// A run's description, when the sweep leaves /description alone: the base's description is
+// about the base, and a run that differs from it on an axis (or in the sweep's "set") would
+// otherwise carry it unchanged (the GECO row of Table 1 said "VHP + REWO ... 20,000 iterations").
+// So the run's says which run of which sweep it is, what the sweep changed, and then quotes the
+// base's. `values`: this run's (axis, value name, option paths it set).
+std::string run_description(const SweepPlan& plan, const std::string& run_name,
+                            const std::vector<std::tuple<std::string, std::string, std::string>>& values) {
+  std::string d = fmt::format("Run {} of sweep {} ({}).", run_name, plan.name, plan.source);
+  if (!plan.description.empty()) d += " " + plan.description;
+  if (!plan.set_paths.empty()) {
+    d += " The sweep sets";
+    for (size_t i = 0; i < plan.set_paths.size(); ++i) d += (i ? ", " : " ") + plan.set_paths[i];
+    d += " for every run.";
+  }
+  if (!values.empty()) {
+    d += " This run's values:";
+    for (size_t i = 0; i < values.size(); ++i) {
+      const auto& [axis, value, paths] = values[i];
+      d += fmt::format("{} {} = {} ({})", i ? "," : "", axis, value, paths);
+    }
+    d += ".";
+  }
+  d += " What the base's description says of these paths does not hold for this run.";
+  const auto base = plan.base.find("description");
+  if (base != plan.base.end() && base->is_string() && !base->get<std::string>().empty())
+    d += fmt::format(" The base ({}): {}", plan.base_source == "(inline)" ? "inline in the sweep file" : plan.base_source,
+                     base->get<std::string>());
+  return d;
+}
+
 // The runs of a plan: the product of the axes (first slowest), seeds innermost.
 void expand_runs(SweepPlan& plan) {
   plan.runs.clear();
@@ -70,19 +101,33 @@ void expand_runs(SweepPlan& plan) {
     combo.pipeline = plan.base;
     combo.provenance = plan.provenance;
     std::string name;
+    std::vector<std::tuple<std::string, std::string, std::string>> values;  // for run_description
+    bool sets_description = false;
+    for (const auto& p : plan.set_paths) sets_description |= p == "/description";
     for (size_t i = 0; i < plan.axes.size(); ++i) {
       const auto& axis = plan.axes[i];
       const auto& value = axis.values[index[i]];
       const std::string where = fmt::format("{}: /axes/{}/values/{}", plan.source, i, index[i]);
+      std::string paths;
       for (const auto& [path, v] : value.sets) {
         set_option_path(combo.pipeline, path, v, where);
-        combo.provenance.set(option_pointer(path, where), v, where);
+        const std::string pointer = option_pointer(path, where);
+        combo.provenance.set(pointer, v, where);
+        sets_description |= pointer == "/description";
+        paths += (paths.empty() ? "" : ", ") + pointer;
       }
       combo.axes.emplace_back(axis.name, value.name);
+      values.emplace_back(axis.name, value.name, paths);
       name += (name.empty() ? "" : ",") + axis.name + "=" + value.name;
     }
+    auto describe = [&](SweepRun& r, const decltype(values)& v) {
+      if (sets_description) return;  // the sweep's own words
+      r.pipeline["description"] = run_description(plan, r.name, v);
+      r.provenance.set("/description", r.pipeline["description"], plan.source + ": the run's description");
+    };
     if (plan.seeds.empty()) {
       combo.name = name.empty() ? plan.name : name;
+      describe(combo, values);
       plan.runs.push_back(combo);
     } else {
       for (const auto seed : plan.seeds) {
@@ -91,6 +136,9 @@ void expand_runs(SweepPlan& plan) {
         r.pipeline["seed"] = seed;
         r.provenance.set("/seed", seed, plan.source + ": /seeds");
         r.name = (name.empty() ? "" : name + ",") + fmt::format("seed={}", seed);
+        auto with_seed = values;
+        with_seed.emplace_back("seed", std::to_string(seed), "/seed");
+        describe(r, with_seed);
         plan.runs.push_back(std::move(r));
       }
     }
@@ -182,6 +230,7 @@ SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path&
         const std::string where = "/set/" + pointer_escape(path);
         set_option_path(plan.base, path, v, where);
         plan.provenance.set(option_pointer(path, where), v, source + ": " + where);
+        plan.set_paths.push_back(option_pointer(path, where));
       }
     }
     if (s.contains("axes")) {
@@ -352,8 +401,12 @@ void set_sweep_seeds(SweepPlan& plan, const std::string& seeds) {
 
 namespace {
 
-json without_threads(json c) {
+// What decides whether a run folder holds the sweep's run: its pipeline less the intra-op threads
+// (the sweep sets them per machine) and less the description (prose, which the sweep composes, and
+// which runs written before it did so lack).
+json run_identity(json c) {
   if (c.is_object() && c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
+  if (c.is_object()) c.erase("description");
   return c;
 }
 
@@ -571,6 +624,13 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     json raw = r.pipeline;
     Provenance provenance = r.provenance;
     for (const auto& o : req.overrides) apply_override(raw, o, &provenance);
+    if (!req.overrides.empty() && raw.contains("description") && raw["description"].is_string() &&
+        provenance.origin("/description").rfind("--set ", 0) != 0) {
+      std::string said = raw["description"];
+      said += " Set on the command line for every run:";
+      for (const auto& o : req.overrides) said += " --set " + o;
+      raw["description"] = said + ".";
+    }
     raw["name"] = r.name;
     if (r.seed) raw["seed"] = *r.seed;
     jobs[i].run = &r;
@@ -619,8 +679,8 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     std::string conflict;
     if (!existing.is_object() || !status.is_object()) {
       conflict = "exists but is not a run directory (no config.json or run.json)";
-    } else if (without_threads(existing) != without_threads(job.config)) {
-      const json diff = json::diff(without_threads(existing), without_threads(job.config));
+    } else if (run_identity(existing) != run_identity(job.config)) {
+      const json diff = json::diff(run_identity(existing), run_identity(job.config));
       const std::string path = diff.empty() ? "/" : diff[0].value("path", "/");
       const json::json_pointer p(path);
       conflict = fmt::format("holds a different pipeline ({}: {} in the run, {} in the sweep)", path,

@@ -42,6 +42,7 @@ struct SweepPlan {
   std::string base_source;  ///< the base pipeline's file, or "(inline)"
   nlohmann::json base;      ///< the base pipeline (its "extends" followed) with the sweep's "set" applied
   Provenance provenance;    ///< which file set each value of `base`: its extends chain, the sweep's "set"
+  std::vector<std::string> set_paths;  ///< the option paths of the sweep's "set", in order
   std::vector<SweepAxis> axes;
   std::vector<std::int64_t> seeds;   ///< empty: the base's own seed, no seed in the names
   std::vector<std::string> metrics;  ///< for the comparison table (empty: the default rule)
