@@ -3,6 +3,8 @@
 // 1-process run of the same pipeline.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "distributed.hpp"
 #include "linear_gaussian_vae.hpp"
 #include "priorlab/error.hpp"
@@ -150,8 +152,10 @@ std::vector<std::string> listing(const fs::path& dir) {
 // step 400, after REWO's switch, so the parameters are compared at step 100. The scheduler's
 // course is compared over the whole run: REWO's phase follows Ĉ against the threshold, which
 // no rounding flips here, so the phase sequence is identical (the initial phase ends near step
-// 330), and beta and the loss agree to 1e-5 and 1e-4 relative at every logged step (measured:
-// 3.4e-6 for beta at step 400).
+// 330). Up to step 100 beta and the loss agree to 1e-5 and 1e-4 relative. Later the drift
+// depends on the CPU's kernels (ATEN_CPU_CAPABILITY): at step 400 beta differed by 3.4e-6 with
+// AVX2 and by 1.2e-5 with the default kernels, the loss by 1.5e-4; so 1e-4 and 1e-3 there. A
+// wrong reduction is far outside that: each rank's own half-batch Ĉ moves beta by percents.
 TEST(Distributed, TwoProcessRunMatchesTheOneProcessRun) {
   test::TempDir dir;
   test::write_config(dir, parallel_pipeline());
@@ -166,14 +170,22 @@ TEST(Distributed, TwoProcessRunMatchesTheOneProcessRun) {
   ASSERT_EQ(m1.size(), 20u);
   ASSERT_EQ(m1.size(), m2.size()) << "one writer: no line twice";
   std::set<std::string> phases;
+  double beta_drift = 0, loss_drift = 0;  // largest relative differences after step 100
   for (size_t i = 0; i < m1.size(); ++i) {
+    const auto step = m1[i]["step"].get<std::int64_t>();
     EXPECT_EQ(m1[i]["step"], m2[i]["step"]);
-    EXPECT_EQ(m1[i]["phase"], m2[i]["phase"]) << "step " << m1[i]["step"];
+    EXPECT_EQ(m1[i]["phase"], m2[i]["phase"]) << "step " << step;
     phases.insert(m1[i]["phase"].get<std::string>());
     const double b1 = m1[i]["beta"], b2 = m2[i]["beta"];
-    EXPECT_NEAR(b2, b1, 1e-5 * std::abs(b1)) << "step " << m1[i]["step"];
-    EXPECT_NEAR(m2[i]["loss"].get<double>(), m1[i]["loss"].get<double>(), 1e-4 * std::abs(m1[i]["loss"].get<double>()));
+    const double l1 = m1[i]["loss"], l2 = m2[i]["loss"];
+    const double early = step <= 100 ? 1 : 10;
+    EXPECT_NEAR(b2, b1, early * 1e-5 * std::abs(b1)) << "step " << step;
+    EXPECT_NEAR(l2, l1, early * 1e-4 * std::abs(l1)) << "step " << step;
+    if (step > 100)
+      beta_drift = std::max(beta_drift, std::abs(b2 - b1) / std::abs(b1)),
+      loss_drift = std::max(loss_drift, std::abs(l2 - l1) / std::abs(l1));
   }
+  std::cout << "relative drift after step 100: beta " << beta_drift << ", loss " << loss_drift << std::endl;
   EXPECT_EQ(phases.size(), 2u) << "the initial phase should end inside the run";
 
   const auto p1 = final_parameters(dir.path() / "one/r", 100), p2 = final_parameters(dir.path() / "two/r", 100);
