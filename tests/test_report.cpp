@@ -199,6 +199,39 @@ TEST(Report, LinePanelsUseTheHtmlChartsTenColoursAndFitTheLongestLabel) {
 #endif
 }
 
+TEST(Report, ReferenceLinesAreDrawnDarkGreyAcrossThePanelAndWidenItsRange) {
+#if !PRIORLAB_WITH_OPENCV
+  GTEST_SKIP() << "built without OpenCV: no PNG pictures";
+#else
+  test::TempDir dir;
+  LinePanel panel;
+  panel.title = "three runs below a threshold";
+  for (int s = 0; s < 3; ++s) panel.series.push_back({{0, 50, 100}, {1.0 + 0.5 * s, 1.5, 2.0}, "run " + std::to_string(s)});
+  const auto with = (dir.path() / "with.png").string(), without = (dir.path() / "without.png").string();
+  ASSERT_TRUE(save_line_panels(with, {panel}, "step", {{{10.0, "threshold 10"}}}));
+  ASSERT_TRUE(save_line_panels(without, {panel}, "step"));
+  const cv::Vec3b grey(60, 60, 60);
+  auto per_row = [&](const std::string& file) {
+    const cv::Mat img = cv::imread(file, cv::IMREAD_COLOR);
+    std::vector<int> n(img.rows, 0);
+    for (int r = 0; r < img.rows; ++r)
+      for (int c = 0; c < img.cols; ++c) n[r] += img.at<cv::Vec3b>(r, c) == grey;
+    return n;
+  };
+  const auto n = per_row(with);
+  const auto row = int(std::max_element(n.begin(), n.end()) - n.begin());
+  // Dashed 10 px on, 6 off, over the 760 px plot: about 475 px on the line's rows.
+  EXPECT_GE(n[row], 400) << "row " << row;
+  // By hand: the y range [1, 10] (the reference widens it from [1, 2]) padded by 5% is
+  // [0.55, 10.45]; y = 10 sits 9.45 / 9.9 of the 220 px up from the box's bottom at 25 + 220,
+  // i.e. at row 245 - round(210.0) = 35.
+  EXPECT_LE(std::abs(row - 35), 1) << "row " << row;
+  const auto none = per_row(without);
+  // Without it no row has more than a few such pixels (anti-aliased text has some).
+  EXPECT_LT(*std::max_element(none.begin(), none.end()), 20) << "the grey line comes from the reference";
+#endif
+}
+
 TEST(Report, RunReportIsSelfContainedWithConfigMetricsCurvesAndEveryPicture) {
   test::TempDir dir;
   const auto run = hand_made_run(dir.path(), "vhp_rewo", 0.0681);

@@ -74,12 +74,6 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
-std::string palette_color(size_t i) {
-  static const char* const colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  return colors[i % 10];
-}
-
 namespace {
 
 // 1, 2 or 5 times a power of ten, near range / 5.
@@ -709,9 +703,8 @@ std::string write_comparison_curves(const Comparison& c) {
   std::vector<const RunRecord*> runs;
   for (const auto& row : c.rows) runs.insert(runs.end(), row.runs.begin(), row.runs.end());
   const std::string measure = runs_constraint_key(runs);
-  LinePanel beta{{}, "beta", true}, constraint{{}, measure + " (interval mean); thresholds dashed", true};
+  LinePanel beta{{}, "beta", true}, constraint{{}, measure + " (interval mean); thresholds dashed grey", true};
   std::set<double> thresholds;
-  double x0 = INFINITY, x1 = -INFINITY;
   bool any = false;
   // Legend labels: the axis values ("0.5,1.5e-3" for "sigma=0.5,kappa2=1.5e-3"), with the seed when a
   // combination has several runs; the axis names go into the panel titles.
@@ -727,7 +720,7 @@ std::string write_comparison_curves(const Comparison& c) {
     }
   std::string axes;
   for (const auto& a : c.axis_columns) axes += (axes.empty() ? "" : ",") + a;
-  if (!axes.empty()) beta.title += " by " + axes, constraint.title = measure + " by " + axes + " (interval mean); thresholds dashed";
+  if (!axes.empty()) beta.title += " by " + axes, constraint.title = measure + " by " + axes + " (interval mean); thresholds dashed grey";
   size_t index = 0;
   for (const auto* r : runs) {
     const bool dashed = (index++ / 10) % 2 == 1;  // the palette has ten colours: tell the second ten apart
@@ -738,22 +731,19 @@ std::string write_comparison_curves(const Comparison& c) {
       if (l.contains("beta") && l["beta"].is_number()) b.x.push_back(step), b.y.push_back(l["beta"].get<double>());
       if (l.contains(measure) && l[measure].is_number()) k.x.push_back(step), k.y.push_back(l[measure].get<double>());
       if (l.contains("threshold") && l["threshold"].is_number()) thresholds.insert(l["threshold"].get<double>());
-      x0 = std::min(x0, step), x1 = std::max(x1, step);
     }
     any = any || !b.x.empty() || !k.x.empty();
     beta.series.push_back(std::move(b));
     constraint.series.push_back(std::move(k));
   }
   if (!any) return "";
-  for (double t : thresholds) {
-    LineSeries line{{}, {}, "threshold " + format_number(t), true};
-    for (int i = 0; i <= 80; ++i) line.x.push_back(x0 + (x1 - x0) * i / 80.0), line.y.push_back(t);  // points to dash
-    constraint.series.push_back(std::move(line));
-  }
+  std::vector<ReferenceLine> lines;
+  for (double t : thresholds) lines.push_back({t, "threshold " + format_number(t)});
   beta.log_y = all_positive(beta.series);
-  constraint.log_y = all_positive(constraint.series);
+  constraint.log_y = all_positive(constraint.series) && std::all_of(thresholds.begin(), thresholds.end(),
+                                                                     [](double t) { return t > 0; });
   const fs::path path = c.dir / "comparison_curves.png";
-  return save_line_panels(path.string(), {beta, constraint}, "step") ? path.string() : "";
+  return save_line_panels(path.string(), {beta, constraint}, "step", {{}, lines}) ? path.string() : "";
 }
 
 void write_folder_report(const Comparison& c, const json& state) {

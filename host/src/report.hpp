@@ -40,9 +40,6 @@ struct SvgChart {
 /// (broken at non-finite values), a legend below the plot. Fewer than one point: a note.
 std::string svg_line_chart(const SvgChart& chart);
 
-/// The i-th colour of a ten-colour palette (Tableau 10).
-std::string palette_color(size_t i);
-
 /// The lines of a metrics.jsonl; a line that does not parse (cut short by a kill) is skipped.
 std::vector<nlohmann::json> read_metrics_lines(const std::filesystem::path& path);
 

@@ -14,6 +14,12 @@
 
 namespace priorlab {
 
+std::string palette_color(size_t i) {
+  static const char* const colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  return colours[i % 10];
+}
+
 #if PRIORLAB_WITH_OPENCV
 
 bool pictures_enabled() { return true; }
@@ -28,15 +34,14 @@ void write_png(const std::string& path, const cv::Mat& image) {
 
 const cv::Scalar kBlack(0, 0, 0), kGrey(200, 200, 200), kWhite(255, 255, 255);
 
-// A qualitative palette (BGR) for line series: matplotlib's tab10, the colours of the HTML
-// reports' charts (host/src/report.cpp, palette_color), whose callers dash series 10-19 to tell
-// them from 0-9.
+// palette_color(i) as OpenCV's BGR.
 cv::Scalar palette(size_t i) {
-  static const cv::Scalar colours[] = {{180, 119, 31},  {14, 127, 255},  {44, 160, 44},  {40, 39, 214},
-                                       {189, 103, 148}, {75, 86, 140},   {194, 119, 227}, {127, 127, 127},
-                                       {34, 189, 188},  {207, 190, 23}};
-  return colours[i % 10];
+  const std::string hex = palette_color(i);
+  const auto channel = [&](size_t at) { return double(std::stoi(hex.substr(at, 2), nullptr, 16)); };
+  return {channel(5), channel(3), channel(1)};
 }
+
+const cv::Scalar kReference(60, 60, 60);  // ReferenceLine's dark grey
 
 // Cyclic HSV hue for angles, linear viridis-like ramp otherwise; t in [0, 1].
 cv::Scalar colour_map(double t, bool cyclic) {
@@ -191,23 +196,35 @@ bool save_scatter_panels(const std::string& path, const std::vector<ScatterSerie
 }
 
 bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label) {
+  return save_line_panels(path, panels, x_label, {});
+}
+
+bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels, const std::string& x_label,
+                      const std::vector<std::vector<ReferenceLine>>& references) {
   if (path.empty()) return false;
   if (panels.empty()) throw Error(path, "no panels to plot");
-  // Panels grow with their legend (16 px per series), so that no label is cut off.
+  static const std::vector<ReferenceLine> kNone;
+  const auto refs = [&](size_t k) -> const std::vector<ReferenceLine>& {
+    return k < references.size() ? references[k] : kNone;
+  };
+  // Panels grow with their legend (16 px per series and reference), so that no label is cut off.
   size_t most = 0;
-  for (const auto& p : panels) most = std::max(most, p.series.size());
+  for (size_t k = 0; k < panels.size(); ++k) most = std::max(most, panels[k].series.size() + refs(k).size());
   const int width = 760, height = std::max(220, 16 * static_cast<int>(most) + 10), margin = 55, gap = 50;
   // The legend column is as wide as its longest label ("vhp_warmup200 seed=2"), at least 170 px:
   // a label starts label_x px right of the plot, with 10 px to spare after it.
   const int label_x = 35;
   const double label_scale = 0.4;
   int legend = 170;
-  for (const auto& p : panels)
-    for (const auto& s : p.series) {
-      int baseline = 0;
-      const int w = cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, label_scale, 1, &baseline).width;
-      legend = std::max(legend, label_x + w + 10);
-    }
+  const auto fit = [&](const std::string& label) {
+    int baseline = 0;
+    const int w = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, label_scale, 1, &baseline).width;
+    legend = std::max(legend, label_x + w + 10);
+  };
+  for (size_t k = 0; k < panels.size(); ++k) {
+    for (const auto& s : panels[k].series) fit(s.label);
+    for (const auto& r : refs(k)) fit(r.label);
+  }
   cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + legend, CV_8UC3, kWhite);
   for (size_t k = 0; k < panels.size(); ++k) {
     const auto& panel = panels[k];
@@ -220,6 +237,8 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
         y0 = std::min(y0, fy(s.y[i])), y1 = std::max(y1, fy(s.y[i]));
       }
     if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    for (const auto& r : refs(k))
+      if (std::isfinite(fy(r.y))) y0 = std::min(y0, fy(r.y)), y1 = std::max(y1, fy(r.y));
     if (x1 <= x0) x1 = x0 + 1;
     if (y1 <= y0) y0 -= 0.5, y1 += 0.5;
     const double pad = 0.05 * (y1 - y0);
@@ -241,6 +260,19 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
         cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
       }
       text(img, series.label, {margin + width + label_x, ly}, label_scale);
+    }
+    // References last, 2 px, dashed 10 on 6 off: on top of runs that sit on them.
+    for (size_t j = 0; j < refs(k).size(); ++j) {
+      const auto& r = refs(k)[j];
+      if (std::isfinite(fy(r.y))) {
+        const int y = f.map(f.x0, fy(r.y)).y;
+        for (int x = f.box.x; x < f.box.x + f.box.width; x += 16)
+          cv::line(img, {x, y}, {std::min(x + 10, f.box.x + f.box.width), y}, kReference, 2);
+      }
+      const int ly = f.box.y + 14 + int(panel.series.size() + j) * 16;
+      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 16, ly - 4}, kReference, 2);
+      cv::line(img, {margin + width + 23, ly - 4}, {margin + width + 30, ly - 4}, kReference, 2);
+      text(img, r.label, {margin + width + label_x, ly}, label_scale);
     }
   }
   text(img, x_label, {margin + width / 2 - 20, img.rows - 8}, 0.45);
@@ -284,6 +316,10 @@ bool pictures_enabled() { return false; }
 bool save_image_grid(const std::string&, const torch::Tensor&, std::int64_t, std::int64_t) { return false; }
 bool save_scatter_panels(const std::string&, const std::vector<ScatterSeries>&, const std::string&) { return false; }
 bool save_line_panels(const std::string&, const std::vector<LinePanel>&, const std::string&) { return false; }
+bool save_line_panels(const std::string&, const std::vector<LinePanel>&, const std::string&,
+                      const std::vector<std::vector<ReferenceLine>>&) {
+  return false;
+}
 bool save_bar_chart(const std::string&, const std::vector<double>&, const std::vector<std::string>&, double, bool,
                     const std::string&) {
   return false;

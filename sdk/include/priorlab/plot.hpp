@@ -51,9 +51,27 @@ struct LinePanel {
   bool log_y = false;
 };
 
-/// Panels stacked vertically, each with its own y axis; writes a PNG atomically.
+/// Panels stacked vertically, each with its own y axis; writes a PNG atomically. Series s is
+/// drawn in palette_color(s); dash series 10-19 to tell them from 0-9.
 PRIORLAB_API bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
                                    const std::string& x_label);
+
+/// A horizontal line across a whole panel, such as a threshold: drawn dashed in dark grey over
+/// the series, and listed after them in the legend.
+struct ReferenceLine {
+  double y = 0;
+  std::string label;
+};
+
+/// As above, with `references[k]` drawn on panels[k] (a panel without an entry has none); each
+/// panel's y range includes its references.
+PRIORLAB_API bool save_line_panels(const std::string& path, const std::vector<LinePanel>& panels,
+                                   const std::string& x_label,
+                                   const std::vector<std::vector<ReferenceLine>>& references);
+
+/// The i-th colour (i mod 10) of the line series of every chart, PNG and the HTML reports':
+/// matplotlib's tab10, as "#rrggbb".
+PRIORLAB_API std::string palette_color(size_t i);
 
 /// A bar per value (in the given order), labelled by `labels` when given, with a dashed
 /// horizontal line at `threshold` (when finite) on a log scale when `log_y`; writes a PNG atomically.
