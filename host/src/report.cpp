@@ -703,7 +703,8 @@ std::string write_comparison_curves(const Comparison& c) {
   std::vector<const RunRecord*> runs;
   for (const auto& row : c.rows) runs.insert(runs.end(), row.runs.begin(), row.runs.end());
   const std::string measure = runs_constraint_key(runs);
-  LinePanel beta{{}, "beta", true}, constraint{{}, measure + " (interval mean); thresholds dashed grey", true};
+  const std::string what = " (interval mean); thresholds dashed grey";
+  LinePanel beta{{}, "beta", true}, constraint{{}, measure + what, true};
   std::set<double> thresholds;
   bool any = false;
   // Legend labels: the axis values ("0.5,1.5e-3" for "sigma=0.5,kappa2=1.5e-3"), with the seed when a
@@ -720,7 +721,7 @@ std::string write_comparison_curves(const Comparison& c) {
     }
   std::string axes;
   for (const auto& a : c.axis_columns) axes += (axes.empty() ? "" : ",") + a;
-  if (!axes.empty()) beta.title += " by " + axes, constraint.title = measure + " by " + axes + " (interval mean); thresholds dashed grey";
+  if (!axes.empty()) beta.title += " by " + axes, constraint.title = measure + " by " + axes + what;
   size_t index = 0;
   for (const auto* r : runs) {
     const bool dashed = (index++ / 10) % 2 == 1;  // the palette has ten colours: tell the second ten apart

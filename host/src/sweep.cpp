@@ -96,14 +96,14 @@ void expand_runs(SweepPlan& plan) {
   std::vector<size_t> index(plan.axes.size(), 0);
   for (const auto& a : plan.axes)
     if (a.values.empty()) return;
+  const bool set_describes = std::count(plan.set_paths.begin(), plan.set_paths.end(), "/description") > 0;
   while (true) {
     SweepRun combo;
     combo.pipeline = plan.base;
     combo.provenance = plan.provenance;
     std::string name;
     std::vector<std::tuple<std::string, std::string, std::string>> values;  // for run_description
-    bool sets_description = false;
-    for (const auto& p : plan.set_paths) sets_description |= p == "/description";
+    bool sets_description = set_describes;  // or one of this run's axis values does
     for (size_t i = 0; i < plan.axes.size(); ++i) {
       const auto& axis = plan.axes[i];
       const auto& value = axis.values[index[i]];
@@ -229,8 +229,8 @@ SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path&
       for (const auto& [path, v] : s["set"].items()) {
         const std::string where = "/set/" + pointer_escape(path);
         set_option_path(plan.base, path, v, where);
-        plan.provenance.set(option_pointer(path, where), v, source + ": " + where);
         plan.set_paths.push_back(option_pointer(path, where));
+        plan.provenance.set(plan.set_paths.back(), v, source + ": " + where);
       }
     }
     if (s.contains("axes")) {

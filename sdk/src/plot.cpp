@@ -226,6 +226,17 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
     for (const auto& r : refs(k)) fit(r.label);
   }
   cv::Mat img(int(panels.size()) * (height + gap) + 30, width + margin + legend, CV_8UC3, kWhite);
+  // A legend entry at baseline ly: a sample of the line (dashed for a dashed line, or a repeated
+  // colour reads as the same run), then the label.
+  const auto legend_entry = [&](int ly, const cv::Scalar& colour, bool dashed, const std::string& label) {
+    if (dashed) {
+      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 16, ly - 4}, colour, 2);
+      cv::line(img, {margin + width + 23, ly - 4}, {margin + width + 30, ly - 4}, colour, 2);
+    } else {
+      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, colour, 2);
+    }
+    text(img, label, {margin + width + label_x, ly}, label_scale);
+  };
   for (size_t k = 0; k < panels.size(); ++k) {
     const auto& panel = panels[k];
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -247,19 +258,13 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
     text(img, panel.title + (panel.log_y ? " (log scale)" : ""), {margin, f.box.y - 6}, 0.45);
     for (size_t s = 0; s < panel.series.size(); ++s) {
       const auto& series = panel.series[s];
+      const cv::Scalar colour = palette(s);
       std::vector<cv::Point> line;
       for (size_t i = 0; i < series.x.size() && i < series.y.size(); ++i)
         if (std::isfinite(series.y[i])) line.push_back(f.map(series.x[i], fy(series.y[i])));
       for (size_t i = 1; i < line.size(); ++i)
-        if (!series.dashed || (i / 4) % 2 == 0) cv::line(img, line[i - 1], line[i], palette(s), 1, cv::LINE_AA);
-      const int ly = f.box.y + 14 + int(s) * 16;
-      if (series.dashed) {  // the legend's sample is dashed too, or a repeated colour reads as the same run
-        cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 16, ly - 4}, palette(s), 2);
-        cv::line(img, {margin + width + 23, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
-      } else {
-        cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 30, ly - 4}, palette(s), 2);
-      }
-      text(img, series.label, {margin + width + label_x, ly}, label_scale);
+        if (!series.dashed || (i / 4) % 2 == 0) cv::line(img, line[i - 1], line[i], colour, 1, cv::LINE_AA);
+      legend_entry(f.box.y + 14 + int(s) * 16, colour, series.dashed, series.label);
     }
     // References last, 2 px, dashed 10 on 6 off: on top of runs that sit on them.
     for (size_t j = 0; j < refs(k).size(); ++j) {
@@ -269,10 +274,7 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
         for (int x = f.box.x; x < f.box.x + f.box.width; x += 16)
           cv::line(img, {x, y}, {std::min(x + 10, f.box.x + f.box.width), y}, kReference, 2);
       }
-      const int ly = f.box.y + 14 + int(panel.series.size() + j) * 16;
-      cv::line(img, {margin + width + 10, ly - 4}, {margin + width + 16, ly - 4}, kReference, 2);
-      cv::line(img, {margin + width + 23, ly - 4}, {margin + width + 30, ly - 4}, kReference, 2);
-      text(img, r.label, {margin + width + label_x, ly}, label_scale);
+      legend_entry(f.box.y + 14 + int(panel.series.size() + j) * 16, kReference, true, r.label);
     }
   }
   text(img, x_label, {margin + width / 2 - 20, img.rows - 8}, 0.45);
