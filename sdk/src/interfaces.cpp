@@ -19,6 +19,11 @@ void Prior::set_bound_samples(std::int64_t) {
   throw Error("prior", "this prior has a closed-form log density: it has no number of importance samples to set");
 }
 DiagGaussian Prior::upper_posterior(const torch::Tensor&) { return {}; }
+std::vector<UpperLayer> Prior::upper_layers(const torch::Tensor& z) {
+  const DiagGaussian q = upper_posterior(z);
+  if (!q.mu.defined()) return {};
+  return {UpperLayer{"zeta", q.mu, kl_to_standard_normal_per_dimension(q), ""}};
+}
 Objective::~Objective() = default;
 Scheduler::~Scheduler() = default;
 nlohmann::json Scheduler::check_baseline(const ConstraintBaseline&) { return nullptr; }

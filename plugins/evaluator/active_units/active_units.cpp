@@ -33,30 +33,32 @@ class ActiveUnits : public Evaluator {
     const EncodedSplit q =
         encode_split(ctx, parse_split(*ctx.dataset, o_.string("split")), o_.integer("limit"), 0.9);
     EvalResult r;
-    report(r, q.means, q.logvars, "", "z", o_.string("file"), ctx);
-    const DiagGaussian upper = ctx.prior->upper_posterior(ctx.model_input(q.means));
-    if (upper.mu.defined()) {
-      const std::string file = o_.string("file").substr(0, o_.string("file").size() - 4) + "_zeta.png";
-      report(r, upper.mu.to(torch::kCPU, torch::kDouble), upper.logvar.to(torch::kCPU, torch::kDouble), "zeta_", "zeta",
-             file, ctx);
-    }
+    // z: its KL per dimension to N(0, 1), the rate a dimension costs under a standard-normal
+    // prior (for learned priors a reference scale); the layers above z against their own priors.
+    report(r, layer_activity("z", q.means, kl_to_standard_normal_per_dimension({q.means, q.logvars}), threshold()), "",
+           o_.string("file"), ctx);
+    const std::string stem = o_.string("file").substr(0, o_.string("file").size() - 4);
+    for (const LayerActivity& layer : upper_layer_activity(*ctx.prior, ctx.model_input(q.means), threshold()))
+      report(r, layer, layer.name + "_", stem + "_" + layer.name + ".png", ctx);
     return r;
   }
 
  private:
+  double threshold() const { return o_.real("threshold"); }
+
   /// Metrics "<prefix>active_units", "<prefix>activity_d", "<prefix>kl_d", ... and the sorted bar
-  /// chart for posterior means/log-variances [N, D] of the variable called `symbol`.
-  void report(EvalResult& r, const torch::Tensor& means, const torch::Tensor& logvars, const std::string& prefix,
-              const std::string& symbol, const std::string& file, const EvalContext& ctx) const {
-    const auto activity = means.var(0, /*unbiased=*/false);                        // [D]
-    const auto kl = kl_to_standard_normal_per_dimension({means, logvars}).mean(0);  // [D]
-    const double threshold = o_.real("threshold");
-    r.metrics[prefix + "active_units"] = (activity > threshold).sum().item<double>();
-    r.metrics[prefix + "dimensions"] = static_cast<double>(activity.size(0));
-    r.metrics[prefix + "kl_to_standard_normal"] = kl.sum().item<double>();
+  /// chart of one layer's activity.
+  void report(EvalResult& r, const LayerActivity& layer, const std::string& prefix, const std::string& file,
+              const EvalContext& ctx) const {
+    const auto& activity = layer.activity;  // [D]
+    r.metrics[prefix + "active_units"] = static_cast<double>(layer.active_units());
+    r.metrics[prefix + "dimensions"] = static_cast<double>(layer.dimensions());
+    // Named for z's reference scale; an upper layer's KL is to its own prior (N(0, I) for VHP).
+    if (layer.kl.defined()) r.metrics[prefix + "kl_to_standard_normal"] = layer.kl_total();
+    const bool per_dimension = layer.kl.defined() && layer.kl.size(0) == activity.size(0);
     for (std::int64_t d = 0; d < activity.size(0); ++d) {
       r.metrics[fmt::format("{}activity_{}", prefix, d)] = activity[d].item<double>();
-      r.metrics[fmt::format("{}kl_{}", prefix, d)] = kl[d].item<double>();
+      if (per_dimension) r.metrics[fmt::format("{}kl_{}", prefix, d)] = layer.kl[d].item<double>();
     }
     // Sorted bars, largest first, labelled by dimension (Fig. 21).
     const auto order = std::get<1>(activity.sort(0, /*descending=*/true));
@@ -64,10 +66,11 @@ class ActiveUnits : public Evaluator {
     std::vector<std::string> labels;
     for (std::int64_t i = 0; i < order.size(0); ++i) {
       bars.push_back(activity[order[i]].item<double>());
-      labels.push_back(symbol + std::to_string(order[i].item<std::int64_t>()));
+      labels.push_back(layer.name + std::to_string(order[i].item<std::int64_t>()));
     }
-    if (save_bar_chart(artefact_path(ctx.artefact_dir, file), bars, labels, threshold, true,
-                       fmt::format("Cov_x(E_q[{0}_d]) per dimension of {0}, sorted; dashed: active threshold", symbol)))
+    if (save_bar_chart(artefact_path(ctx.artefact_dir, file), bars, labels, layer.threshold, true,
+                       fmt::format("Cov_x(E_q[{0}_d]) per dimension of {0}, sorted; dashed: active threshold",
+                                   layer.name)))
       r.artefacts.push_back(file);
   }
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -9,6 +11,17 @@
 #include "priorlab/math.hpp"
 
 namespace priorlab {
+
+/// One stochastic layer above z, as a hierarchical prior infers it from z (collapse
+/// diagnostics: is the layer alive?). For N values of z:
+struct UpperLayer {
+  std::string name;           ///< its symbol, e.g. "zeta": names the metrics ("zeta_kl", "zeta_active_units")
+  torch::Tensor mean;         ///< [N, Dl] the posterior mean E_q[layer | z]
+  torch::Tensor kl;           ///< [N, Dl] KL(q(layer_j | z) || p(layer_j)) per example and dimension, nats
+                              ///< ([N, 1] when only the layer's total is known)
+  std::string when_collapsed; ///< what the prior becomes when this layer is dead, for the run's warning
+                              ///< (VHP: "the prior is a single Gaussian"); may be empty
+};
 
 /// A learnable (or fixed) prior. A torch Module: its parameters are the "prior" parameter group,
 /// which a scheduler may keep frozen (REWO's initial phase).
@@ -35,6 +48,13 @@ class PRIORLAB_API Prior : public torch::nn::Module {
   /// Hierarchical priors (VHP): the upper layer's posterior q(ζ|z) for z [..., D] -> [..., Dζ],
   /// against the upper prior p(ζ) = N(0, I). The default returns undefined tensors: no upper layer.
   virtual DiagGaussian upper_posterior(const torch::Tensor& z);
+
+  /// Every stochastic layer above z, seen from z [N, D] (lowest first), for the collapse
+  /// diagnostics every run records (docs/architecture.md: "Is every layer alive?"). The default
+  /// derives one layer "zeta" from upper_posterior() against p(zeta) = N(0, I), with the KL in
+  /// closed form (kl_to_standard_normal_per_dimension), or none when upper_posterior() returns
+  /// undefined tensors. A prior with more layers, or another upper prior, overrides this.
+  virtual std::vector<UpperLayer> upper_layers(const torch::Tensor& z);
 };
 
 }  // namespace priorlab

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "priorlab/constraint.hpp"
+#include "priorlab/diagnostics.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/layers.hpp"
 #include "priorlab/likelihood.hpp"
