@@ -284,11 +284,24 @@ OptionSet training_options() {
       .add(Option::integer("batch_size", 64).min(1).help("examples per step"))
       .add(Option::real("learning_rate", 1e-4).greater_than(0).help("Adam step size for encoder and decoder"))
       .add(Option::real("prior_learning_rate", 0).min(0).help("Adam step size for the prior (0: same as learning_rate)"))
+      .add(Option::string("prior_loss_weight", "beta")
+               .choices({"beta", "one"})
+               .help("the weight of the rate in the prior's gradient: beta (the beta form, Eq. 12: loss = "
+                     "distortion + beta * rate for every parameter) or one (the lambda form, Eq. 10, 11: the "
+                     "prior's parameters see the rate with weight 1 whatever beta is)"))
       .add(Option::integer("log_every", 50).min(1).help("steps between metrics.jsonl lines"))
       .add(Option::integer("checkpoint_every", 1000).min(0).help("steps between checkpoints (0: only at the end)"))
       .add(Option::integer("keep_checkpoints", 3).min(1).help("newest checkpoints kept on disk"))
       .add(Option::integer("threads", 0).min(0).max(max_threads()).help(
-          "intra-op CPU threads (0: LibTorch's default; at most 4 per core of this machine)"));
+          "intra-op CPU threads (0: LibTorch's default; at most 4 per core of this machine)"))
+      .add(Option::integer("diagnostics_examples", 1000).min(0).help(
+          "training examples on which every logging interval measures each stochastic layer's active units "
+          "and KL (collapse diagnostics; 0: none)"))
+      .add(Option::real("active_threshold", 0.01).greater_than(0).help(
+          "a latent dimension is active when Cov_x(E_q[u_d]) exceeds this (Burda et al. 2016)"))
+      .add(Option::integer("collapse_patience", 10).min(1).help(
+          "logging intervals in a row without an active unit, while the layer trains, before the run says it has "
+          "collapsed"));
 }
 
 OptionSet distributed_options() {

@@ -427,6 +427,10 @@ std::string run_report_html(const fs::path& dir) {
   const json guard = summary.is_object() ? summary.value("constraint_guard", json()) : json();
   if (guard.is_object() && guard.contains("warning") && guard["warning"].is_string())
     b += "<div class=\"error\">" + html_escape(guard["warning"].get<std::string>()) + "</div>\n";
+  // The collapse diagnostics: a dead stochastic layer is said as plainly as a guard warning.
+  const json collapse = summary.is_object() ? summary.value("collapse", json()) : json();
+  if (collapse.is_object() && !collapse.value("all_alive", true) && collapse.contains("verdict"))
+    b += "<div class=\"error\">" + html_escape(collapse["verdict"].get<std::string>()) + "</div>\n";
 
   // Metrics: one small table per evaluator, side by side.
   b += "<h2 id=\"metrics\">Metrics</h2>\n";
@@ -467,6 +471,20 @@ std::string run_report_html(const fs::path& dir) {
     SvgChart rate = make_chart("rate (nats per example)");
     rate.series = {series_of(lines, "rate", "rate", palette_color(2))};
     charts.push_back(rate);
+    // Every layer above z (collapse diagnostics): its KL to its prior, log scale where positive.
+    std::set<std::string> upper_layers;
+    for (const auto& l : lines)
+      for (const auto& [k, v] : l.items())
+        if (k.size() > 3 && k.compare(k.size() - 3, 3, "_kl") == 0 && v.is_number()) upper_layers.insert(k.substr(0, k.size() - 3));
+    if (!upper_layers.empty()) {
+      SvgChart upper = make_chart("KL of each layer above z to its prior (nats per example)");
+      size_t colour = 5;
+      for (const auto& layer : upper_layers)
+        upper.series.push_back(series_of(lines, layer + "_kl", "KL(q(" + layer + "|z) || p(" + layer + "))",
+                                         palette_color(colour++)));
+      upper.log_y = all_positive(upper.series);
+      charts.push_back(upper);
+    }
     SvgChart beta = make_chart("beta");
     beta.series = {series_of(lines, "beta", "beta", palette_color(3))};
     beta.log_y = all_positive(beta.series);

@@ -314,6 +314,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                {"artefacts", artefacts}};
     if (!errors.empty()) summary["errors"] = errors;
     if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
+    if (const auto collapse = trainer.collapse_summary(); !collapse.is_null()) summary["collapse"] = collapse;
     if (!distributed.is_null()) summary["distributed"] = distributed;
     write_json(dir / "summary.json", summary);
   } catch (const std::exception& e) {
@@ -340,6 +341,15 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                              "constraint guard", g["can_bind"].dump(), fmt_value(g["threshold"]),
                              g["baseline"].is_number() ? fmt_value(g["baseline"]) : "unknown",
                              g["measure"].get<std::string>());
+  if (const auto& c = summary.value("collapse", nlohmann::json()); c.is_object()) {
+    std::string layers;
+    for (const auto& l : c["layers"])
+      layers += fmt::format("{}{} {} ({} of {} active{})", layers.empty() ? "" : "  ", l["name"].get<std::string>(),
+                            l["alive"].get<bool>() ? "alive" : "COLLAPSED", l["active_units"].get<std::int64_t>(),
+                            l["dimensions"].get<std::int64_t>(),
+                            l.contains("kl") ? ", KL " + fmt_value(l["kl"]) + " nats" : std::string());
+    std::cout << fmt::format("  {:<20} {}\n", "stochastic layers", layers);
+  }
   print_evaluations(evaluators, artefacts, dir);
   return errors.empty() ? kOk : kFailed;
 }

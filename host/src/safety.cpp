@@ -232,8 +232,9 @@ std::string verify_checksum(const std::string& path, const std::string& bytes, b
 }
 
 const std::vector<std::string>& resumable_training_options() {
-  static const std::vector<std::string> names = {"iterations", "log_every", "checkpoint_every", "keep_checkpoints",
-                                                 "threads"};
+  static const std::vector<std::string> names = {"iterations",        "log_every",           "checkpoint_every",
+                                                 "keep_checkpoints",  "threads",             "diagnostics_examples",
+                                                 "active_threshold",  "collapse_patience"};
   return names;
 }
 

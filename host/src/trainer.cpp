@@ -86,8 +86,24 @@ ConstraintBaseline constraint_baseline(Pipeline& p) {
   return b;
 }
 
+namespace {
+
+CollapseOptions collapse_options(const nlohmann::json& training) {
+  CollapseOptions o;
+  o.examples = training.value("diagnostics_examples", o.examples);
+  o.threshold = training.value("active_threshold", o.threshold);
+  o.patience = training.value("collapse_patience", o.patience);
+  return o;
+}
+
+}  // namespace
+
 Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop)
-    : p_(pipeline), run_dir_(std::move(run_dir)), interactive_(interactive), stop_(stop) {
+    : p_(pipeline),
+      run_dir_(std::move(run_dir)),
+      interactive_(interactive),
+      stop_(stop),
+      collapse_(pipeline, collapse_options(pipeline.config.at("training"))) {
   const auto& t = p_.config.at("training");
   iterations_ = t.at("iterations");
   batch_size_ = t.at("batch_size");
@@ -95,6 +111,7 @@ Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, cons
   checkpoint_every_ = t.at("checkpoint_every");
   keep_checkpoints_ = t.at("keep_checkpoints");
   const double lr = t.at("learning_rate");
+  prior_rate_weight_one_ = t.value("prior_loss_weight", std::string("beta")) == "one";
   const double prior_lr = t.at("prior_learning_rate").get<double>() > 0 ? t.at("prior_learning_rate").get<double>() : lr;
   // Two parameter groups with their own optimisers: a scheduler can hold the prior frozen
   // (REWO's initial phase) without its Adam moments or step count moving.
@@ -247,7 +264,16 @@ void Trainer::train(std::int64_t pause_at) {
     // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
     if (group_) group_->reduce_gradients(shared_params_, shard_weight);
     opt_network_->step();
-    if (opt_prior_ && train_prior) opt_prior_->step();
+    if (opt_prior_ && train_prior) {
+      // The lambda form (Eq. 10, 11): the prior's parameters appear only in beta * rate, so
+      // dividing their gradient by beta gives them the rate's gradient with weight 1, which
+      // Adam's normalisation does not give while beta moves by orders of magnitude.
+      if (prior_rate_weight_one_ && beta > 0)
+        for (auto& group : opt_prior_->param_groups())
+          for (auto& t : group.params())
+            if (t.grad().defined()) t.mutable_grad().div_(beta);
+      opt_prior_->step();
+    }
 
     SchedulerInput input;
     input.step = step_;
@@ -269,6 +295,7 @@ void Trainer::train(std::int64_t pause_at) {
                       m["phase"].get<std::string>());
       if (writer_) {
         progress.line(step_, fields);
+        for (const auto& said : collapse_lines_) std::cerr << "priorlab: warning: " << said << std::endl;
         progress.update(step_, fields);
       }
     } else if (writer_) {
@@ -307,6 +334,9 @@ void Trainer::log_interval() {
                       {"train_prior", p_.scheduler->train_prior()},
                       {"seconds", wall_seconds()}};
   for (const auto& [k, v] : p_.scheduler->metrics()) m[k] = v;
+  // Is every stochastic layer alive? Measured by the writer alone, on its probe set.
+  collapse_lines_.clear();
+  if (writer_) collapse_lines_ = collapse_.observe(step_, p_.scheduler->train_prior(), a[kRate], m);
   const auto metrics_path = fs::path(run_dir_) / "metrics.jsonl";
   if (writer_) {
     std::ofstream out(metrics_path, std::ios::app);
@@ -353,6 +383,7 @@ void Trainer::save_checkpoint() {
                                 {"wall_seconds", wall_seconds()},
                                 {"scheduler", p_.scheduler->state()},
                                 {"last_metrics", last_metrics_},
+                                {"collapse", collapse_.state()},
                                 {"interval_steps", interval_steps_},
                                 {"interval_sums", std::vector<double>(sums.data_ptr<double>(), sums.data_ptr<double>() + kSums)}};
   archive.write("trainer", c10::IValue(state.dump()));
@@ -431,6 +462,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     checkpoint_threads_ = state.value("threads", std::int64_t{0});
     checkpoint_world_ = state.value("world", std::int64_t{0});
     last_metrics_ = state.value("last_metrics", nlohmann::json());
+    collapse_.load_state(state.value("collapse", nlohmann::json()));
     p_.scheduler->load_state(state.at("scheduler"));
     interval_steps_ = state.value("interval_steps", 0);
     interval_sums_ = torch::tensor(state.value("interval_sums", std::vector<double>(kSums, 0.0)), torch::kDouble).to(p_.device);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "collapse.hpp"
 #include "distributed.hpp"
 #include "pipeline.hpp"
 #include "tensorboard.hpp"
@@ -54,6 +55,9 @@ class Trainer {
   /// The scheduler's guard report (check_baseline), made when train() starts; null for a
   /// scheduler without a constraint.
   const nlohmann::json& constraint_guard() const { return constraint_guard_; }
+  /// summary.json's "collapse": which stochastic layers are alive at the last logging interval
+  /// (null when the diagnostics are off or nothing was logged).
+  nlohmann::json collapse_summary() const { return collapse_.summary(); }
   /// The last metrics.jsonl record (empty before the first).
   const nlohmann::json& last_metrics() const { return last_metrics_; }
   double wall_seconds() const;
@@ -109,6 +113,7 @@ class Trainer {
   std::chrono::steady_clock::time_point session_start_;
   std::unique_ptr<torch::optim::Adam> opt_network_, opt_prior_;
   bool reference_step_ = false;  // PRIORLAB_REFERENCE_STEP=1: LibTorch's Adam and zero_grad()
+  bool prior_rate_weight_one_ = false;  // training.prior_loss_weight = one (the lambda form)
   // Per-epoch permutation cache.
   std::int64_t perm_epoch_ = -1;
   torch::Tensor perm_;
@@ -117,6 +122,8 @@ class Trainer {
   std::int64_t interval_steps_ = 0;
   nlohmann::json last_metrics_;
   nlohmann::json constraint_guard_;
+  CollapseMonitor collapse_;
+  std::vector<std::string> collapse_lines_;  // said by train() after the interval's progress line
   std::unique_ptr<EventWriter> events_;  // tensorboard/, opened by train() unless "tensorboard": false
 };
 

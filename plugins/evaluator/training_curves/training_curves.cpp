@@ -4,7 +4,9 @@
 // say whether the constraint acted: the share of main-phase steps in which it bound
 // (binding_share: C_hat >= threshold) and the first step at which beta came within 1e-3 of 1
 // (beta_one_step; absent when it never did), as the scheduler counted them every
-// step and logged them with the last metrics line.
+// step and logged them with the last metrics line. Where the run logged the collapse
+// diagnostics, it draws each stochastic layer: the rate of z, the KL of every layer above z
+// (VHP: KL(q(zeta|z) || p(zeta))) and the active units of each.
 #include <fstream>
 #include <set>
 
@@ -66,7 +68,26 @@ class TrainingCurvesEvaluator : public Evaluator {
       constraint.log_y = true;
     }
     panels.push_back(constraint);
-    panels.push_back({{{steps, get("rate"), "rate (nats)", false}}, "rate", false});
+    panels.push_back({{{steps, get("rate"), "rate of z (nats)", false}}, "rate of z", false});
+    // The collapse diagnostics (host: collapse.hpp): each upper layer's KL to its prior, on a log
+    // scale where positive (a dead layer sits near 1e-4 nats, a live one at nats), and every
+    // layer's active units.
+    LinePanel upper{{}, "KL of each layer above z to its prior (nats)", true};
+    LinePanel active{{}, "active units per stochastic layer", false};
+    for (const auto& [key, values] : series) {
+      if (values.size() != steps.size()) continue;
+      const auto at = key.rfind("_kl");
+      if (at != std::string::npos && at + 3 == key.size()) {
+        const std::string layer = key.substr(0, at);
+        upper.series.push_back({steps, values, "KL(q(" + layer + "|z) || p(" + layer + "))", false});
+        for (double v : values) upper.log_y = upper.log_y && v > 0;
+      }
+      const auto units = key.rfind("_active_units");
+      if (units != std::string::npos && units + 13 == key.size())
+        active.series.push_back({steps, values, key.substr(0, units), false});
+    }
+    if (!upper.series.empty()) panels.push_back(upper);
+    if (!active.series.empty()) panels.push_back(active);
     panels.push_back({{{steps, get("distortion"), "distortion (nats)", false}}, "distortion", false});
     EvalResult r;
     if (save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step")) r.artefacts.push_back(file_);
@@ -84,4 +105,4 @@ class TrainingCurvesEvaluator : public Evaluator {
 }  // namespace
 
 PRIORLAB_PLUGIN(Evaluator, training_curves, TrainingCurvesEvaluator, "1.0.0",
-                "PNG of beta, C_hat against kappa^2, rate and distortion over training (Fig. 2)")
+                "PNG of beta, C_hat against kappa^2, each layer's rate, active units and distortion over training (Fig. 2)")
