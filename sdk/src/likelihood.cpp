@@ -24,9 +24,10 @@ OptionSet Likelihood::options() {
       .add(Option::string("likelihood", "gaussian")
                .choices({"gaussian", "bernoulli"})
                .help("p(x|z): Gaussian (continuous data) or Bernoulli (binary or grey values in [0,1])"))
-      .add(Option::string("decoder_output", "sigmoid")
-               .choices({"sigmoid", "linear"})
-               .help("Gaussian mean = sigmoid(decoder) for data in [0,1], or the raw decoder output"))
+      .add(Option::string("decoder_output", "linear")
+               .choices({"linear", "sigmoid"})
+               .help("Gaussian mean = the raw decoder output (Table 3's 'Gaussian'), or sigmoid(decoder) for data "
+                     "in [0,1] (saturates: slows the autoencoder phase, docs/experiments/pendulum.md)"))
       .add(Option::real("decoder_sigma", 0.1)
                .greater_than(0)
                .help("Gaussian decoder standard deviation (fixed, or the initial value when learned)"))
