@@ -210,6 +210,15 @@ TEST(Vhp, UpperPosteriorAndSettableK) {
   const auto q = prior->upper_posterior(z);
   EXPECT_LT((q.mu - (z - g.b).matmul(g.posterior_map().t())).abs().max().item<double>(), 1e-12);
   EXPECT_LT((q.logvar - torch::log(torch::diag(g.posterior_cov()))).abs().max().item<double>(), 1e-12);
+  // The collapse diagnostics' view of the same layer: its mean, and per dimension the closed-form
+  // KL(N(m, s^2) || N(0, 1)) = 1/2 (s^2 + m^2 - 1 - log s^2), written out here.
+  const auto layers = prior->upper_layers(z);
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_EQ(layers[0].name, "zeta");
+  EXPECT_EQ(layers[0].when_collapsed, "the prior is a single Gaussian");
+  EXPECT_LT((layers[0].mean - q.mu).abs().max().item<double>(), 1e-12);
+  const auto kl = 0.5 * (q.logvar.exp() + q.mu.pow(2) - 1 - q.logvar);
+  EXPECT_LT((layers[0].kl - kl).abs().max().item<double>(), 1e-12);
 
   // K = 1 with a poor q: the gap to log p(z) is about KL(q || p(ζ|z)); raising K through the
   // interface (what loglik does) must shrink it.
@@ -233,6 +242,7 @@ TEST(Vhp, ClosedFormPriorHasNoKAndNoUpperLayer) {
   EXPECT_EQ(gaussian->bound_samples(), 0);
   EXPECT_THROW(gaussian->set_bound_samples(10), priorlab::Error);
   EXPECT_FALSE(gaussian->upper_posterior(torch::randn({4, kD})).mu.defined());
+  EXPECT_TRUE(gaussian->upper_layers(torch::randn({4, kD})).empty());
 }
 
 TEST(Vhp, BoundIsBelowLogDensityAndTightensWithK) {
@@ -304,6 +314,91 @@ TEST(Vhp, LogVarianceClampApplies) {
   const auto z = dbl({0.1, 0.25, 0.2}, {1, kD});
   const double expected = -0.5 * (kD * (kLog2Pi - 4.0) + (0.0 + 0.0025 + 0.01) / std::exp(-4.0));
   EXPECT_NEAR(prior->log_prob(z).item<double>(), expected, 1e-9);
+}
+
+TEST(Vhp, StandardisedDensityIsTheLinearModelMovedAndScaled) {
+  // standardise: the MLPs model u = (z - m) / s. Written with the exact linear-Gaussian
+  // hierarchy in u (set_linear, exact q), the bound is exact for any K, and the change of
+  // variables gives log p(z) = log p_u((z - m) / s) - sum_d log s_d, derived on paper.
+  torch::manual_seed(5);
+  const LinearGaussian g;
+  auto prior = make_vhp({{"hidden", json::array()}, {"samples", 3}, {"zeta_dim", kZeta}, {"standardise", true}});
+  prior->to(torch::kDouble);
+  set_linear(*prior, g, 1.0, 1.0);
+  const auto m = dbl({3.0, -2.0, 0.5}, {kD}), s = dbl({4.0, 0.5, 2.0}, {kD});
+  {
+    torch::NoGradGuard no_grad;
+    auto buffers = prior->named_buffers();
+    buffers["z_mean"].copy_(m);
+    buffers["z_scale"].copy_(s);
+    buffers["z_batches"].fill_(1);
+  }
+  prior->eval();  // no tracking: the buffers stay as written
+  const auto z = m + s * g.draw(40);
+  const auto truth = g.log_density((z - m) / s) - std::log(4.0 * 0.5 * 2.0);
+  EXPECT_LT((prior->log_prob(z) - truth).abs().max().item<double>(), 1e-10);
+  // Samples come back in z's units: their mean is m + s b.
+  const auto mean = prior->sample(20000).mean(0);
+  for (std::int64_t d = 0; d < kD; ++d) {
+    const double sd = s[d].item<double>() * std::sqrt(g.sigma()[d][d].item<double>());
+    EXPECT_NEAR(mean[d].item<double>(), (m[d] + s[d] * g.b[d]).item<double>(), 5 * sd / std::sqrt(20000.0));
+  }
+}
+
+TEST(Vhp, StandardiseTracksTheTrainingBatches) {
+  // The first training batch sets m and s (its mean and population std); later ones mix in 1%.
+  auto prior = make_vhp({{"hidden", json::array({4})}, {"standardise", true}});
+  prior->to(torch::kDouble);
+  prior->train();
+  const auto a = dbl({1, 10, 100, 3, 14, 96}, {2, kD}), b = dbl({5, 5, 5, 7, 7, 7}, {2, kD});
+  prior->log_prob(a);
+  auto buffers = prior->named_buffers();
+  EXPECT_LT((buffers["z_mean"] - dbl({2, 12, 98}, {kD})).abs().max().item<double>(), 1e-12);
+  EXPECT_LT((buffers["z_scale"] - dbl({1, 2, 2}, {kD})).abs().max().item<double>(), 1e-12);
+  prior->log_prob(b);
+  EXPECT_LT((buffers["z_mean"] - dbl({0.99 * 2 + 0.01 * 6, 0.99 * 12 + 0.01 * 6, 0.99 * 98 + 0.01 * 6}, {kD}))
+                .abs().max().item<double>(), 1e-12);
+  EXPECT_LT((buffers["z_scale"] - dbl({0.99 * 1 + 0.01, 0.99 * 2 + 0.01, 0.99 * 2 + 0.01}, {kD})).abs().max().item<double>(),
+            1e-12);
+  // Without gradients (evaluators, the collapse diagnostics) nothing is tracked.
+  {
+    torch::NoGradGuard no_grad;
+    prior->log_prob(a * 1000);
+  }
+  EXPECT_LT((buffers["z_mean"] - dbl({0.99 * 2 + 0.01 * 6, 0.99 * 12 + 0.01 * 6, 0.99 * 98 + 0.01 * 6}, {kD}))
+                .abs().max().item<double>(), 1e-12);
+}
+
+TEST(Vhp, FreeBitsChangeTheGradientOfDimensionsBelowTheFloorAndNotTheValue) {
+  // upper_free_bits = lambda: the training gradient gains sum_j 1[mean KL_j < lambda] grad KL_j,
+  // with KL_j = 1/2 (exp(lv_j) + mu_j^2 - 1 - lv_j) written out here; the value is the bound.
+  torch::manual_seed(6);
+  const LinearGaussian g;
+  const auto z = g.draw(30);
+  auto plain = linear_vhp(4, g, 0.3, 1.5);
+  auto free = make_vhp({{"hidden", json::array()}, {"samples", 4}, {"zeta_dim", kZeta}, {"upper_free_bits", 0.5}});
+  free->to(torch::kDouble);
+  set_linear(*free, g, 0.3, 1.5);
+  plain->train();
+  free->train();
+  torch::manual_seed(7);
+  const auto v_plain = plain->log_prob(z).mean();
+  torch::manual_seed(7);
+  const auto v_free = free->log_prob(z).mean();
+  EXPECT_EQ(v_plain.item<double>(), v_free.item<double>());
+  v_plain.backward();
+  v_free.backward();
+  // The independent side: the closed-form KL of q(zeta|z) and which dimensions sit below 0.5.
+  auto q = params(*free);
+  const auto h = z.matmul(q.at("q_zeta.0.weight").t()) + q.at("q_zeta.0.bias");  // [B, 2 Dzeta]
+  const auto mu = h.slice(1, 0, kZeta), lv = h.slice(1, kZeta);
+  const auto kl = 0.5 * (lv.exp() + mu.pow(2) - 1 - lv);  // [B, Dzeta]
+  const auto below = (kl.detach().mean(0) < 0.5).to(torch::kDouble);
+  ASSERT_GT(below.sum().item<double>(), 0) << "the test needs a dimension under the floor";
+  const auto extra = torch::autograd::grad({(kl * below).sum(-1).mean()}, {q.at("q_zeta.0.weight")})[0];
+  const auto diff = q.at("q_zeta.0.weight").grad() - params(*plain).at("q_zeta.0.weight").grad();
+  EXPECT_LT((diff - extra).abs().max().item<double>(), 1e-10);
+  EXPECT_GT(extra.abs().max().item<double>(), 1e-3);
 }
 
 }  // namespace
