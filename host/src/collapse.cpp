@@ -5,8 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "priorlab/diagnostics.hpp"
-
 namespace priorlab::host {
 
 namespace {
@@ -47,13 +45,10 @@ void CollapseMonitor::measure(std::vector<LayerRecord>& now, double rate) {
     const auto idx = torch::randperm(n, gen, torch::TensorOptions().dtype(torch::kLong)).slice(0, 0, take);
     probe_ = p_.dataset->get(Split::Train, idx, mix_seed(p_.seed, 0x70726f6265ULL, 1)).x.to(p_.device, p_.dtype);
   }
-  std::vector<torch::Tensor> means, logvars;
-  for (std::int64_t s = 0; s < probe_.size(0); s += 500) {
-    const DiagGaussian q = p_.network->encode(probe_.slice(0, s, s + 500));
-    means.push_back(q.mu);
-    logvars.push_back(q.logvar);
-  }
-  const auto mu = torch::cat(means), logvar = torch::cat(logvars);  // [N, D]
+  // Only the posterior means matter: activity is their spread, and the upper layers are read at them.
+  std::vector<torch::Tensor> means;
+  for (std::int64_t s = 0; s < probe_.size(0); s += 500) means.push_back(p_.network->encode(probe_.slice(0, s, s + 500)).mu);
+  const auto mu = torch::cat(means);  // [N, D]
   std::vector<LayerActivity> layers{layer_activity("z", mu, torch::Tensor(), options_.threshold)};
   for (auto& upper : upper_layer_activity(*p_.prior, mu, options_.threshold)) layers.push_back(std::move(upper));
   now.clear();
@@ -85,9 +80,7 @@ std::vector<std::string> CollapseMonitor::observe(std::int64_t step, bool prior_
     }
     const bool trains = !l.upper || prior_trains;
     if (l.active_units == 0) {
-      if (trains) {
-        if (l.collapsed_intervals++ == 0) l.collapsed_since = step;
-      }
+      if (trains && l.collapsed_intervals++ == 0) l.collapsed_since = step;
       if (!l.reported && l.collapsed_intervals >= options_.patience) {
         lines.push_back(collapse_line(l, i + 1));
         l.reported = true;
@@ -105,7 +98,6 @@ std::vector<std::string> CollapseMonitor::observe(std::int64_t step, bool prior_
   }
   layers_ = std::move(now);
   last_step_ = step;
-  last_rate_ = rate;
   return lines;
 }
 
@@ -157,7 +149,7 @@ nlohmann::json CollapseMonitor::state() const {
                       {"collapsed_intervals", l.collapsed_intervals},
                       {"collapsed_since", l.collapsed_since},
                       {"reported", l.reported}});
-  return {{"layers", layers}, {"step", last_step_}, {"rate", last_rate_}};
+  return {{"layers", layers}, {"step", last_step_}};
 }
 
 void CollapseMonitor::load_state(const nlohmann::json& s) {
@@ -177,7 +169,6 @@ void CollapseMonitor::load_state(const nlohmann::json& s) {
     layers_.push_back(std::move(l));
   }
   last_step_ = s.value("step", std::int64_t{-1});
-  last_rate_ = s.value("rate", 0.0);
 }
 
 }  // namespace priorlab::host

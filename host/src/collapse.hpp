@@ -21,13 +21,14 @@
 #include <torch/torch.h>
 
 #include "pipeline.hpp"
+#include "priorlab/diagnostics.hpp"
 
 namespace priorlab::host {
 
 /// The training options that set the diagnostics (pipeline.cpp declares them).
 struct CollapseOptions {
   std::int64_t examples = 1000;  ///< probe set size (0: no diagnostics)
-  double threshold = 0.01;       ///< active-unit threshold
+  double threshold = kActiveUnitThreshold;  ///< active-unit threshold
   std::int64_t patience = 10;    ///< collapsed intervals in a row before the run says so
 };
 
@@ -35,7 +36,7 @@ struct CollapseOptions {
 struct LayerRecord {
   std::string name;
   std::int64_t dimensions = 0, active_units = 0;
-  double kl = 0;                      ///< upper layers: mean KL to their prior, nats per example
+  double kl = 0;  ///< upper layers: mean KL to their prior, nats per example; z: the interval's rate
   bool upper = false;
   std::string when_collapsed;
   std::int64_t collapsed_intervals = 0;  ///< in a row, counted while the layer trains
@@ -73,7 +74,6 @@ class CollapseMonitor {
   torch::Tensor probe_;  // [N, *S] on the pipeline's device and dtype
   std::vector<LayerRecord> layers_;
   std::int64_t last_step_ = -1;
-  double last_rate_ = 0;
 };
 
 }  // namespace priorlab::host

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "priorlab/diagnostics.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/torch_compat.hpp"
 
@@ -297,7 +298,7 @@ OptionSet training_options() {
       .add(Option::integer("diagnostics_examples", 1000).min(0).help(
           "training examples on which every logging interval measures each stochastic layer's active units "
           "and KL (collapse diagnostics; 0: none)"))
-      .add(Option::real("active_threshold", 0.01).greater_than(0).help(
+      .add(Option::real("active_threshold", kActiveUnitThreshold).greater_than(0).help(
           "a latent dimension is active when Cov_x(E_q[u_d]) exceeds this (Burda et al. 2016)"))
       .add(Option::integer("collapse_patience", 10).min(1).help(
           "logging intervals in a row without an active unit, while the layer trains, before the run says it has "

@@ -21,7 +21,7 @@ class ActiveUnits : public Evaluator {
  public:
   static OptionSet options() {
     return OptionSet{}
-        .add(Option::real("threshold", 0.01).greater_than(0).help("a dimension is active when Cov_x(E_q[z_d]) exceeds this"))
+        .add(Option::real("threshold", kActiveUnitThreshold).greater_than(0).help("a dimension is active when Cov_x(E_q[z_d]) exceeds this"))
         .add(Option::string("split", "auto").choices({"auto", "train", "validation", "test"}).help("which split to encode"))
         .add(Option::integer("limit", 0).min(0).help("examples used (0: the whole split)"))
         .add(Option::string("file", "active_units.png").help("sorted bar chart of Cov_x(E_q[z_d]) under artefacts/"));
