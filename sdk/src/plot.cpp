@@ -240,14 +240,17 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
   for (size_t k = 0; k < panels.size(); ++k) {
     const auto& panel = panels[k];
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-    auto fy = [&](double y) { return panel.log_y ? std::log10(std::max(y, 1e-300)) : y; };
+    // On a log scale a value <= 0 has no place: it is left out of the range and the line (a
+    // schedule's beta = 0 phase would otherwise stretch the axis down to 1e-300).
+    auto fy = [&](double y) { return panel.log_y ? (y > 0 ? std::log10(y) : NAN) : y; };
     for (const auto& s : panel.series)
       for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
         if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
         x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
-        y0 = std::min(y0, fy(s.y[i])), y1 = std::max(y1, fy(s.y[i]));
+        if (std::isfinite(fy(s.y[i]))) y0 = std::min(y0, fy(s.y[i])), y1 = std::max(y1, fy(s.y[i]));
       }
-    if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (!std::isfinite(x0)) x0 = 0, x1 = 1;
+    if (!std::isfinite(y0)) y0 = 0, y1 = 1;
     for (const auto& r : refs(k))
       if (std::isfinite(fy(r.y))) y0 = std::min(y0, fy(r.y)), y1 = std::max(y1, fy(r.y));
     if (x1 <= x0) x1 = x0 + 1;
@@ -261,7 +264,7 @@ bool save_line_panels(const std::string& path, const std::vector<LinePanel>& pan
       const cv::Scalar colour = palette(s);
       std::vector<cv::Point> line;
       for (size_t i = 0; i < series.x.size() && i < series.y.size(); ++i)
-        if (std::isfinite(series.y[i])) line.push_back(f.map(series.x[i], fy(series.y[i])));
+        if (std::isfinite(fy(series.y[i]))) line.push_back(f.map(series.x[i], fy(series.y[i])));
       for (size_t i = 1; i < line.size(); ++i)
         if (!series.dashed || (i / 4) % 2 == 0) cv::line(img, line[i - 1], line[i], colour, 1, cv::LINE_AA);
       legend_entry(f.box.y + 14 + int(s) * 16, colour, series.dashed, series.label);
