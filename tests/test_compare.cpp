@@ -9,6 +9,7 @@
 
 #include "compare.hpp"
 #include "pipeline.hpp"
+#include "report.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;
@@ -61,6 +62,7 @@ TEST(Compare, DirectionRule) {
   EXPECT_EQ(metric_direction("reconstruction.elbo"), Direction::kHigher);
   EXPECT_EQ(metric_direction("loglik.log_likelihood"), Direction::kHigher);
   EXPECT_EQ(metric_direction("active_units.active_units"), Direction::kHigher);
+  EXPECT_EQ(metric_direction("collapse.zeta_alive"), Direction::kHigher);
   EXPECT_EQ(metric_direction("loglik.nll_standard_error"), Direction::kUnknown);
   EXPECT_EQ(metric_direction("rate_distortion.rate"), Direction::kUnknown);
   EXPECT_EQ(metric_direction("training_curves.final_beta"), Direction::kUnknown);
@@ -322,3 +324,84 @@ TEST(Compare, RunsWrittenBeforeAnOptionExistedGroupWithTheirCombination) {
   for (const auto* r : pair.runs) names.insert(r->name);
   EXPECT_EQ(names, (std::set<std::string>{"prior=a,seed=0", "prior=a,seed=1"}));
 }
+
+// Two axes (prior x scheduler), one combination never run: one heat-map per metric, rows the
+// first axis's values and columns the second's, each cell the table's mean over seeds (by hand:
+// (a, x) mae (0.1 + 0.3) / 2 = 0.2, elbo (-10 - 12) / 2 = -11), NaN for the missing (b, x), and
+// the colour direction of the metric's rule. A folder with one axis gets no heat-map.
+TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
+  test::TempDir dir;
+  const auto g = dir.path() / "grid";
+  write_run(g / "prior=a,scheduler=x,seed=0", 0.1, -10, 3);
+  write_run(g / "prior=a,scheduler=x,seed=1", 0.3, -12, 3);
+  write_run(g / "prior=a,scheduler=y,seed=0", 0.5, -8, 3);
+  write_run(g / "prior=b,scheduler=y,seed=0", 0.7, -9, 3);
+  const Comparison c = compare_runs(g, {"mae_rad", "elbo"});
+  const auto h = comparison_heatmaps(c);
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].title, "pendulum_angle.mae_rad");
+  EXPECT_EQ(h[0].row_axis, "prior");
+  EXPECT_EQ(h[0].column_axis, "scheduler");
+  EXPECT_EQ(h[0].row_labels, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(h[0].column_labels, (std::vector<std::string>{"x", "y"}));
+  ASSERT_EQ(h[0].values.size(), 2u);
+  EXPECT_NEAR(h[0].values[0][0], 0.2, 1e-12);
+  EXPECT_EQ(h[0].values[0][1], 0.5);
+  EXPECT_TRUE(std::isnan(h[0].values[1][0]));
+  EXPECT_EQ(h[0].values[1][1], 0.7);
+  EXPECT_TRUE(h[0].lower_is_better);
+  EXPECT_EQ(h[1].title, "reconstruction.elbo");
+  EXPECT_NEAR(h[1].values[0][0], -11, 1e-12);
+  EXPECT_FALSE(h[1].lower_is_better);
+
+  const auto r = test::run_cli("compare grid --metrics mae_rad", dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  test::expect_picture(g / "comparison_heatmap.png");
+  EXPECT_EQ(r.output.find("comparison_heatmap.png") != std::string::npos, bool(PRIORLAB_WITH_OPENCV)) << r.output;
+
+  write_grid(dir.path() / "one");
+  EXPECT_TRUE(comparison_heatmaps(compare_runs(dir.path() / "one", {"mae_rad"})).empty());
+  const auto one = test::run_cli("compare one --metrics mae_rad", dir.str());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "one" / "comparison_heatmap.png"));
+}
+
+// A heat-map whose values do not match its labels is refused with the picture's path.
+TEST(Compare, HeatMapWithValuesThatDoNotMatchItsLabelsIsAnError) {
+  if (!PRIORLAB_WITH_OPENCV) GTEST_SKIP() << "built without pictures";
+  test::TempDir dir;
+  HeatMap h;
+  h.title = "m";
+  h.row_labels = {"a", "b"};
+  h.column_labels = {"x"};
+  h.values = {{1.0}};
+  EXPECT_EQ(test::error_place([&] { save_heatmaps((dir.path() / "h.png").string(), {h}); }),
+            (dir.path() / "h.png").string());
+  h.values = {{1.0}, {2.0, 3.0}};
+  EXPECT_THROW(save_heatmaps((dir.path() / "h.png").string(), {h}), Error);
+  h.values = {{1.0}, {std::nan("")}};
+  EXPECT_TRUE(save_heatmaps((dir.path() / "h.png").string(), {h}));
+}
+
+// The collapse section of summary.json becomes metrics: "collapse.all_alive" and each layer's
+// "_alive" as 1 or 0, and each layer's active units; a table over them counts the live seeds.
+TEST(Compare, TheCollapseSectionGivesEachLayersVerdictAsMetrics) {
+  test::TempDir dir;
+  const auto run = dir.path() / "runs" / "prior=vhp,seed=0";
+  write_run(run, 0.1, -10, 3);
+  json s = json::parse(std::ifstream(run / "summary.json"));
+  s["collapse"] = json::parse(R"({"all_alive": false, "layers": [
+      {"name": "z", "alive": true, "active_units": 2, "dimensions": 2, "rate": 3.8},
+      {"name": "zeta", "alive": false, "active_units": 0, "dimensions": 2, "kl": 0.0003}]})");
+  test::write_text(run / "summary.json", s.dump());
+  const auto r = read_run(run);
+  EXPECT_EQ(r.metrics["collapse.all_alive"], 0.0);
+  EXPECT_EQ(r.metrics["collapse.z_alive"], 1.0);
+  EXPECT_EQ(r.metrics["collapse.z_active_units"], 2.0);
+  EXPECT_EQ(r.metrics["collapse.zeta_alive"], 0.0);
+  EXPECT_EQ(r.metrics["collapse.zeta_active_units"], 0.0);
+  const Comparison c = compare_runs(dir.path() / "runs", {"zeta_alive"});
+  ASSERT_EQ(c.metrics, (std::vector<std::string>{"collapse.zeta_alive"}));
+  EXPECT_EQ(c.rows.at(0).cells.at(0)->mean, 0.0);
+}
+

@@ -83,3 +83,21 @@ TEST(Math, ClosedFormKlMatchesMonteCarloEstimate) {
   EXPECT_NEAR(kl_to_standard_normal(q).item<double>(), hand, 1e-12);
   EXPECT_NEAR(mc, hand, 0.01);
 }
+
+TEST(Math, PerDimensionGaussianLogDensityIsTheHandComputedTermsAndSumsToTheTotal) {
+  // x = (1, -2), mu = (0.5, 0), sigma^2 = (4, 0.25): each term -1/2 [log 2pi + log v + (x - m)^2 / v].
+  const double x[] = {1, -2}, m[] = {0.5, 0}, v[] = {4, 0.25};
+  const auto got = diag_gaussian_log_density_per_dimension(
+      torch::tensor({x[0], x[1]}, torch::kDouble), torch::tensor({m[0], m[1]}, torch::kDouble),
+      torch::tensor({std::log(v[0]), std::log(v[1])}, torch::kDouble));
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{2}));
+  for (int d = 0; d < 2; ++d)
+    EXPECT_NEAR(got[d].item<double>(), -0.5 * (std::log(2 * M_PI) + std::log(v[d]) + (x[d] - m[d]) * (x[d] - m[d]) / v[d]),
+                1e-12);
+  // Broadcasting [K, B, D] against [B, D], and the sum over the last dimension is the total.
+  const auto z = torch::randn({3, 5, 4}, torch::kDouble), mu = torch::randn({5, 4}, torch::kDouble),
+             lv = torch::randn({5, 4}, torch::kDouble);
+  const auto per = diag_gaussian_log_density_per_dimension(z, mu, lv);
+  EXPECT_EQ(per.sizes(), (std::vector<int64_t>{3, 5, 4}));
+  EXPECT_TRUE(torch::allclose(per.sum(-1), diag_gaussian_log_density(z, mu, lv), 1e-12, 1e-12));
+}

@@ -83,7 +83,7 @@ TEST(Pipeline, ResolutionFillsDefaultsOfHostAndPlugins) {
 TEST(Pipeline, EveryValidationErrorNamesFileAndJsonPath) {
   json raw = test::small_pipeline();
   raw["prior"]["plugin"] = "vhpp";
-  EXPECT_NE(resolve_error(raw).find("p.json: /prior/plugin: unknown prior 'vhpp' (available: flow, gaussian"), std::string::npos)
+  EXPECT_NE(resolve_error(raw).find("p.json: /prior/plugin: unknown prior 'vhpp' (available: exemplar, flow, gaussian"), std::string::npos)
       << resolve_error(raw);
 
   raw = test::small_pipeline();

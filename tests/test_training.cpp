@@ -2,6 +2,7 @@
 // without learning (the best constant image), checkpoints are atomic, and a run resumed
 // from a checkpoint ends with exactly the parameters of an uninterrupted run.
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -214,4 +215,112 @@ TEST(Training, MallocTuningKeepsResults) {
   setenv("PRIORLAB_MALLOC_TUNING", "0", 1);
   EXPECT_FALSE(tune_malloc());
   unsetenv("PRIORLAB_MALLOC_TUNING");
+}
+
+namespace {
+
+// What the trainer tells a prior before each step (Prior::begin_step) and a scheduler after it
+// (SchedulerInput), recorded by stand-ins around the standard normal prior, the elbo objective
+// and a constant beta = 1.
+class RecordingPrior : public Prior {
+ public:
+  std::vector<PriorStep> steps;
+  torch::Tensor log_prob(const torch::Tensor& z) override { return standard_normal_log_density(z); }
+  torch::Tensor sample(std::int64_t n) override { return torch::randn({n, 2}); }
+  void begin_step(const PriorStep& s) override {
+    steps.push_back(s);
+    steps.back().indices = s.indices.clone();
+  }
+};
+
+class RecordingObjective : public Objective {
+ public:
+  explicit RecordingObjective(std::shared_ptr<Objective> inner) : inner_(std::move(inner)) {}
+  std::vector<torch::Tensor> batches;
+  ObjectiveTerms compute(const torch::Tensor& x, Network& network, Prior& prior, double beta) override {
+    batches.push_back(x.detach().clone());
+    return inner_->compute(x, network, prior, beta);
+  }
+
+ private:
+  std::shared_ptr<Objective> inner_;
+};
+
+class RecordingScheduler : public Scheduler {
+ public:
+  std::vector<SchedulerInput> inputs;
+  double beta() const override { return 1.0; }
+  bool train_prior() const override { return true; }
+  std::string phase() const override { return "constant"; }
+  void update(const SchedulerInput& in) override { inputs.push_back(in); }
+  std::map<std::string, double> metrics() const override { return {}; }
+  nlohmann::json state() const override { return nlohmann::json::object(); }
+  void load_state(const nlohmann::json&) override {}
+};
+
+}  // namespace
+
+// Before each step the prior hears the step, the epoch and the training-split indices of the
+// batch's rows: the rows the objective then receives are exactly dataset.get(train, indices), and
+// one epoch's indices are distinct (a permutation's slices). After each step the scheduler gets
+// the batch's mean rate, the same number metrics.jsonl logs for that step (log_every 1).
+TEST(Training, PriorHearsEachBatchsIndicesAndSchedulerItsMeanRate) {
+  test::TempDir dir;
+  json raw = test::small_pipeline(20);
+  raw["training"]["log_every"] = 1;
+  Pipeline p = build(raw);
+  auto prior = std::make_shared<RecordingPrior>();
+  auto objective = std::make_shared<RecordingObjective>(p.objective);
+  auto scheduler = std::make_shared<RecordingScheduler>();
+  p.prior = prior;
+  p.objective = objective;
+  p.scheduler = scheduler;
+  Trainer t(p, dir.str(), false);
+  t.train();
+
+  ASSERT_EQ(prior->steps.size(), 20u);
+  ASSERT_EQ(objective->batches.size(), 20u);
+  ASSERT_EQ(scheduler->inputs.size(), 20u);
+  const auto m = read_metrics(dir.path() / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 20u);
+  const std::int64_t per_epoch = p.steps_per_epoch, n = p.dataset->size(Split::Train);
+  ASSERT_GE(per_epoch, 2);
+  std::set<std::int64_t> epoch_seen;
+  for (std::int64_t s = 0; s < 20; ++s) {
+    const PriorStep& ps = prior->steps[static_cast<size_t>(s)];
+    EXPECT_EQ(ps.step, s);
+    EXPECT_DOUBLE_EQ(ps.epoch, static_cast<double>(s) / per_epoch);
+    ASSERT_EQ(ps.indices.scalar_type(), torch::kLong);
+    ASSERT_EQ(ps.indices.size(0), objective->batches[static_cast<size_t>(s)].size(0));
+    // The trainer's draw seed for step s (trainer.cpp: "draw"); the pendulum's images do not depend on it.
+    const auto draw = mix_seed(p.seed, 0x64726177ULL, static_cast<std::uint64_t>(s));
+    const auto rows = p.dataset->get(Split::Train, ps.indices, draw).x.to(objective->batches[0].dtype());
+    EXPECT_TRUE(torch::equal(rows, objective->batches[static_cast<size_t>(s)])) << "step " << s;
+    if (s % per_epoch == 0) epoch_seen.clear();
+    for (std::int64_t i = 0; i < ps.indices.size(0); ++i) {
+      const std::int64_t index = ps.indices[i].item<std::int64_t>();
+      EXPECT_TRUE(index >= 0 && index < n) << index;
+      EXPECT_TRUE(epoch_seen.insert(index).second) << "index " << index << " twice in one epoch (step " << s << ")";
+    }
+    EXPECT_EQ(scheduler->inputs[static_cast<size_t>(s)].rate, m[static_cast<size_t>(s)]["rate"].get<double>())
+        << "step " << s;
+  }
+}
+
+// training.flush_denormal (default true) makes subnormal floats count as zero on the CPU, on the
+// building thread and on the intra-op workers: 1e-39 (subnormal in float32) times 1 is then 0,
+// and a sum over 2^20 such products, split across two threads, is exactly 0. With false the
+// products keep their value (gradual underflow): the sum is 2^20 x 1e-39 ≈ 1.05e-33.
+TEST(Training, FlushDenormalIsOnByDefaultAndCanBeTurnedOff) {
+  auto sum_of_subnormal_products = [] {
+    return (torch::full({1 << 20}, 1e-39f) * 1.0f).to(torch::kDouble).sum().item<double>();
+  };
+  json raw = test::small_pipeline(10);
+  raw["training"]["threads"] = 2;
+  Pipeline on = build(raw);
+  EXPECT_EQ(on.config["training"]["flush_denormal"], true);
+  EXPECT_EQ(sum_of_subnormal_products(), 0.0);
+  raw["training"]["flush_denormal"] = false;
+  Pipeline off = build(raw);
+  EXPECT_NEAR(sum_of_subnormal_products(), (1 << 20) * 1e-39, 1e-36);
 }

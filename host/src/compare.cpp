@@ -27,7 +27,7 @@ Direction metric_direction(const std::string& metric) {
   if (has("negative")) return Direction::kLower;
   for (const char* w : {"nll", "error", "loss", "mae", "mse", "distortion", "rms"})
     if (has(w)) return Direction::kLower;
-  for (const char* w : {"elbo", "log_likelihood", "log-likelihood", "loglik", "active"})
+  for (const char* w : {"elbo", "log_likelihood", "log-likelihood", "loglik", "active", "alive"})
     if (has(w)) return Direction::kHigher;
   return Direction::kUnknown;
 }
@@ -136,6 +136,22 @@ RunRecord read_run(const fs::path& dir) {
       for (const auto& [name, m] : summary["evaluators"].items()) add_numbers(r.metrics, name + ".", m);
     for (const char* k : {"steps", "wall_seconds"})
       if (summary.contains(k) && summary[k].is_number()) r.metrics[k] = summary[k].get<double>();
+    // The collapse section every run ends with: 1/0 for "every layer alive" and for each layer,
+    // and each layer's active units ("collapse.zeta_alive", "collapse.zeta_active_units").
+    const json collapse = summary.value("collapse", json());
+    if (collapse.is_object()) {
+      if (collapse.contains("all_alive") && collapse["all_alive"].is_boolean())
+        r.metrics["collapse.all_alive"] = collapse["all_alive"].get<bool>() ? 1.0 : 0.0;
+      if (collapse.contains("layers") && collapse["layers"].is_array())
+        for (const auto& layer : collapse["layers"]) {
+          if (!layer.is_object() || !layer.contains("name") || !layer["name"].is_string()) continue;
+          const std::string name = "collapse." + layer["name"].get<std::string>();
+          if (layer.contains("alive") && layer["alive"].is_boolean())
+            r.metrics[name + "_alive"] = layer["alive"].get<bool>() ? 1.0 : 0.0;
+          if (layer.contains("active_units") && layer["active_units"].is_number())
+            r.metrics[name + "_active_units"] = layer["active_units"].get<double>();
+        }
+    }
   }
   return r;
 }

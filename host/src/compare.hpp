@@ -14,7 +14,7 @@ class Registry;
 
 /// Which way a metric improves, from its name (the part after the last '.'), first rule that
 /// matches: "negative" → lower (negative_elbo); nll, error, loss, mae, mse, distortion, rms →
-/// lower; elbo, log_likelihood, loglik, active → higher; anything else unknown (not marked).
+/// lower; elbo, log_likelihood, loglik, active, alive → higher; anything else unknown (not marked).
 /// "standard_error" is an uncertainty, not a score: unknown.
 enum class Direction { kUnknown = 0, kLower = -1, kHigher = 1 };
 Direction metric_direction(const std::string& metric);
@@ -26,7 +26,10 @@ struct RunRecord {
   std::string status;         ///< run.json status ("" when there is none)
   std::string error;          ///< run.json error, or the summary's first error
   bool has_summary = false;
-  nlohmann::json metrics = nlohmann::json::object();  ///< flat: "pendulum_angle.mae_rad" → number
+  /// flat: "pendulum_angle.mae_rad" → number; also "train.*" (the last interval), "steps",
+  /// "wall_seconds", and the collapse section's "collapse.all_alive" and "collapse.<layer>_alive"
+  /// (1 or 0) and "collapse.<layer>_active_units"
+  nlohmann::json metrics = nlohmann::json::object();
 };
 
 /// One metric of one combination over its seeds.

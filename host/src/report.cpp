@@ -765,6 +765,43 @@ std::string write_comparison_curves(const Comparison& c) {
   return save_line_panels(path.string(), {beta, constraint}, "step", {{}, lines}) ? path.string() : "";
 }
 
+std::vector<HeatMap> comparison_heatmaps(const Comparison& c) {
+  if (c.axis_columns.size() != 2 || c.metrics.empty() || c.rows.empty()) return {};
+  // The axes' values in the order the table meets them (a sweep's plan order).
+  std::vector<std::string> rows, columns;
+  for (const auto& row : c.rows) {
+    if (std::find(rows.begin(), rows.end(), row.axes[0]) == rows.end()) rows.push_back(row.axes[0]);
+    if (std::find(columns.begin(), columns.end(), row.axes[1]) == columns.end()) columns.push_back(row.axes[1]);
+  }
+  std::vector<HeatMap> panels;
+  for (size_t j = 0; j < c.metrics.size(); ++j) {
+    HeatMap h;
+    h.title = c.metrics[j];
+    h.row_axis = c.axis_columns[0];
+    h.column_axis = c.axis_columns[1];
+    h.row_labels = rows;
+    h.column_labels = columns;
+    h.lower_is_better = c.directions[j] != Direction::kHigher;
+    h.values.assign(rows.size(), std::vector<double>(columns.size(), std::nan("")));
+    for (const auto& row : c.rows) {
+      const auto& cell = row.cells[j];
+      if (!cell) continue;
+      const auto r = std::find(rows.begin(), rows.end(), row.axes[0]) - rows.begin();
+      const auto k = std::find(columns.begin(), columns.end(), row.axes[1]) - columns.begin();
+      h.values[r][k] = cell->mean;
+    }
+    panels.push_back(std::move(h));
+  }
+  return panels;
+}
+
+std::string write_comparison_heatmaps(const Comparison& c) {
+  const auto panels = comparison_heatmaps(c);
+  if (panels.empty()) return "";
+  const fs::path path = c.dir / "comparison_heatmap.png";
+  return save_heatmaps(path.string(), panels) ? path.string() : "";
+}
+
 void write_folder_report(const Comparison& c, const json& state) {
   write_file_atomic((c.dir / "report.html").string(), folder_report_html(c, state));
 }

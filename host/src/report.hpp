@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "compare.hpp"
+#include "priorlab/plot.hpp"
 
 namespace priorlab::host {
 
@@ -62,6 +63,16 @@ void write_folder_report(const Comparison& comparison, const nlohmann::json& sta
 /// dashed, log scales where all values are positive. Returns the path written, or "" when no run
 /// has metrics lines or the build has no pictures.
 std::string write_comparison_curves(const Comparison& comparison);
+
+/// The heat-maps of a comparison whose rows span exactly two axes (a sweep over, say, prior x
+/// schedule): one panel per metric, rows the first axis's values and columns the second's in
+/// table order, each cell the mean over seeds (NaN where no run of that combination reported
+/// it). Empty when the table has not two axis columns or no metric.
+std::vector<HeatMap> comparison_heatmaps(const Comparison& comparison);
+
+/// comparison.dir/comparison_heatmap.png, drawn from comparison_heatmaps(). Returns the path
+/// written, or "" when there is nothing to draw or the build has no pictures.
+std::string write_comparison_heatmaps(const Comparison& comparison);
 
 /// `priorlab report DIR`: a run directory gets its report.html; a folder gets one for every run
 /// under it and its own (with DIR/status.json as the state when it is a sweep's folder).

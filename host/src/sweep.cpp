@@ -28,6 +28,7 @@
 #include "progress.hpp"
 #include "report.hpp"
 #include "run.hpp"
+#include "trainer.hpp"
 
 extern char** environ;
 
@@ -700,8 +701,10 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
       job.action = Action::kReplace;  // a failed run starts again from step 0
     } else {
       job.action = Action::kResume;  // created, running (killed), interrupted: continue from its checkpoint
-      job.resume_step =
-          status.value("step", json(0)).is_number_integer() ? status.value("step", json(0)).get<std::int64_t>() : 0;
+      // The step it resumes from is its newest checkpoint on disk (what `resume` loads), not
+      // run.json's step, which a killed run wrote when its session began.
+      const auto checkpoints = list_checkpoints((run_dir / "checkpoints").string());
+      job.resume_step = checkpoints.empty() ? 0 : checkpoints.back().first;
     }
   }
 
@@ -959,10 +962,12 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     const Comparison c = compare_runs(dir, req.metrics, &registry);
     write_comparison(c);
     const std::string curves = write_comparison_curves(c);
+    const std::string heatmap = write_comparison_heatmaps(c);
     write_folder_report(c, state);
     std::cout << "\n"
               << comparison_markdown(c) << "\ncomparison: " << (dir / "comparison.md").string() << ", "
               << (dir / "comparison.csv").string() << (curves.empty() ? "" : "\npicture: " + curves)
+              << (heatmap.empty() ? "" : "\npicture: " + heatmap)
               << "\nreport: " << (dir / "report.html").string() << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "priorlab: error: comparison of " << dir.string() << ": " << one_line(e.what()) << std::endl;

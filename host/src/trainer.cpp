@@ -181,6 +181,7 @@ void Trainer::train(std::int64_t pause_at) {
   const std::string dataset_name = p_.config["dataset"]["plugin"];
   const std::string objective_name = p_.config["objective"]["plugin"];
   const std::string scheduler_name = p_.config["scheduler"]["plugin"];
+  const std::string prior_name = p_.config["prior"]["plugin"];
   const double data_dim = static_cast<double>(p_.data.dimension());
   // The guard (DESIGN §4): can the scheduler's threshold bind at all on this data?
   const ConstraintBaseline baseline = constraint_baseline(p_);
@@ -228,6 +229,11 @@ void Trainer::train(std::int64_t pause_at) {
       x = x.narrow(0, shard.offset, shard.size);
     }
     const BatchShardScope shard_scope(shard);
+    PriorStep prior_step;
+    prior_step.step = step_;
+    prior_step.epoch = static_cast<double>(step_) / p_.steps_per_epoch;
+    prior_step.indices = group_ ? indices.narrow(0, shard.offset, shard.size) : indices;
+    call_plugin(prior_name, [&] { p_.prior->begin_step(prior_step); });
     const double shard_weight = static_cast<double>(shard.size) / static_cast<double>(shard.global);
 
     clear_gradients();
@@ -280,6 +286,7 @@ void Trainer::train(std::int64_t pause_at) {
     input.epoch = static_cast<double>(step_ + 1) / p_.steps_per_epoch;
     input.nll_per_dim = s[kNllPerDim];
     input.squared_error_per_dim = s[kSqPerDim];
+    input.rate = s[kRate];
     call_plugin(scheduler_name, [&] { p_.scheduler->update(input); });
 
     interval_sums_ += stats;

@@ -96,4 +96,20 @@ void ConstraintAverage::load_state(const nlohmann::json& s) {
   beta_one_step_ = s.value("beta_one_step", std::int64_t{-1});
 }
 
+OptionSet& LambdaClamp::declare(OptionSet& set, const std::string& init_help) {
+  set.add(Option::real("lambda_init", 1.0).greater_than(0).help(init_help));
+  set.add(Option::real("lambda_min", 1e-6).greater_than(0).help("lower clamp of lambda (beta <= 1 / lambda_min; the authors' 1e-6)"));
+  set.add(Option::real("lambda_max", 1e8).greater_than(0).help("upper clamp of lambda (beta >= 1 / lambda_max; the authors' 1e8)"));
+  return set;
+}
+
+LambdaClamp::LambdaClamp(const Options& options, const std::string& path)
+    : init_(options.real("lambda_init")), min_(options.real("lambda_min")), max_(options.real("lambda_max")) {
+  if (!(min_ <= max_))
+    throw Error(path + "/options/lambda_min", fmt::format("must not exceed lambda_max = {}; found {}", max_, min_));
+  if (init_ < min_ || init_ > max_)
+    throw Error(path + "/options/lambda_init",
+                fmt::format("must lie in [lambda_min, lambda_max] = [{}, {}]; found {}", min_, max_, init_));
+}
+
 }  // namespace priorlab

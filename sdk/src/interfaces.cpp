@@ -24,6 +24,8 @@ std::vector<UpperLayer> Prior::upper_layers(const torch::Tensor& z) {
   if (!q.mu.defined()) return {};
   return {UpperLayer{"zeta", q.mu, kl_to_standard_normal_per_dimension(q), ""}};
 }
+torch::Tensor Prior::log_prob_per_dimension(const torch::Tensor&) { return {}; }
+void Prior::begin_step(const PriorStep&) {}
 Objective::~Objective() = default;
 Scheduler::~Scheduler() = default;
 nlohmann::json Scheduler::check_baseline(const ConstraintBaseline&) { return nullptr; }

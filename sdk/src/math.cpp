@@ -8,9 +8,14 @@ namespace {
 constexpr double kLog2Pi = 1.8378770664093453;  // log(2 pi)
 }
 
-torch::Tensor diag_gaussian_log_density(const torch::Tensor& x, const torch::Tensor& mu, const torch::Tensor& logvar) {
+torch::Tensor diag_gaussian_log_density_per_dimension(const torch::Tensor& x, const torch::Tensor& mu,
+                                                      const torch::Tensor& logvar) {
   auto sq = (x - mu).pow(2) * torch::exp(-logvar);
-  return -0.5 * (kLog2Pi + logvar + sq).sum(-1);
+  return -0.5 * (kLog2Pi + logvar + sq);
+}
+
+torch::Tensor diag_gaussian_log_density(const torch::Tensor& x, const torch::Tensor& mu, const torch::Tensor& logvar) {
+  return diag_gaussian_log_density_per_dimension(x, mu, logvar).sum(-1);
 }
 
 torch::Tensor standard_normal_log_density(const torch::Tensor& x) { return -0.5 * (kLog2Pi + x.pow(2)).sum(-1); }

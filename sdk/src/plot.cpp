@@ -315,6 +315,89 @@ bool save_bar_chart(const std::string& path, const std::vector<double>& values, 
   return true;
 }
 
+namespace {
+void check_heatmap(const std::string& path, const HeatMap& h) {
+  if (h.values.size() != h.row_labels.size())
+    throw Error(path, fmt::format("heat-map '{}': {} rows of values for {} row labels", h.title, h.values.size(),
+                                  h.row_labels.size()));
+  for (size_t r = 0; r < h.values.size(); ++r)
+    if (h.values[r].size() != h.column_labels.size())
+      throw Error(path, fmt::format("heat-map '{}': row {} has {} values for {} column labels", h.title, r,
+                                    h.values[r].size(), h.column_labels.size()));
+}
+}  // namespace
+
+bool save_heatmaps(const std::string& path, const std::vector<HeatMap>& panels) {
+  if (path.empty()) return false;
+  if (panels.empty()) throw Error(path, "no heat-map to draw");
+  for (const auto& h : panels) check_heatmap(path, h);
+  const double scale = 0.4;
+  auto width_of = [&](const std::string& s) {
+    int base = 0;
+    return cv::getTextSize(s, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width;
+  };
+  // One layout for every panel: the widest row label and the widest column label or number.
+  int label_w = 0, cell_w = 64;
+  for (const auto& h : panels) {
+    label_w = std::max(label_w, width_of(h.row_axis));
+    for (const auto& l : h.row_labels) label_w = std::max(label_w, width_of(l));
+    for (const auto& l : h.column_labels) cell_w = std::max(cell_w, width_of(l) + 12);
+  }
+  const int cell_h = 26, left = label_w + 20, top_gap = 56, bar_w = 14, right = 90, gap = 24;
+  int columns = 0, height = 10;
+  for (const auto& h : panels) {
+    columns = std::max(columns, static_cast<int>(h.column_labels.size()));
+    height += top_gap + cell_h * static_cast<int>(h.row_labels.size()) + gap;
+  }
+  const int width = left + cell_w * columns + right;
+  cv::Mat img(height, width, CV_8UC3, kWhite);
+  int y0 = 10;
+  for (const auto& h : panels) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (const auto& row : h.values)
+      for (double v : row)
+        if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
+    text(img, h.title + (h.lower_is_better ? " (lower is better: bright)" : " (higher is better: bright)"),
+         {10, y0 + 16}, 0.45);
+    text(img, h.column_axis, {left, y0 + 34}, scale, kReference);
+    text(img, h.row_axis, {10, y0 + top_gap - 6}, scale, kReference);
+    for (size_t c = 0; c < h.column_labels.size(); ++c)
+      text(img, h.column_labels[c], {left + static_cast<int>(c) * cell_w + 6, y0 + top_gap - 6}, scale);
+    const int grid_top = y0 + top_gap;
+    for (size_t r = 0; r < h.row_labels.size(); ++r) {
+      const int y = grid_top + static_cast<int>(r) * cell_h;
+      text(img, h.row_labels[r], {10, y + cell_h / 2 + 5}, scale);
+      for (size_t c = 0; c < h.column_labels.size(); ++c) {
+        const double v = h.values[r][c];
+        const cv::Rect cell(left + static_cast<int>(c) * cell_w, y, cell_w, cell_h);
+        if (!std::isfinite(v)) {
+          cv::rectangle(img, cell, kGrey, 1);
+          continue;
+        }
+        double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+        if (h.lower_is_better) t = 1.0 - t;
+        cv::rectangle(img, cell, colour_map(t, false), cv::FILLED);
+        cv::rectangle(img, cell, kWhite, 1);
+        text(img, fmt::format("{:.4g}", v), {cell.x + 6, cell.y + cell_h / 2 + 5}, scale, t < 0.55 ? kWhite : kBlack);
+      }
+    }
+    // The colour bar: the scale's two ends, better at the top.
+    const int bx = left + cell_w * columns + 12, rows_h = cell_h * static_cast<int>(h.row_labels.size());
+    if (std::isfinite(lo)) {
+      for (int k = 0; k < rows_h; ++k) {
+        const double t = 1.0 - static_cast<double>(k) / std::max(1, rows_h - 1);
+        cv::line(img, {bx, grid_top + k}, {bx + bar_w, grid_top + k}, colour_map(t, false), 1);
+      }
+      const double best = h.lower_is_better ? lo : hi, worst = h.lower_is_better ? hi : lo;
+      text(img, fmt::format("{:.4g}", best), {bx + bar_w + 4, grid_top + 10}, 0.35);
+      text(img, fmt::format("{:.4g}", worst), {bx + bar_w + 4, grid_top + rows_h}, 0.35);
+    }
+    y0 = grid_top + rows_h + gap;
+  }
+  write_png(path, img);
+  return true;
+}
+
 #else  // Built without OpenCV (-DPRIORLAB_WITH_OPENCV=OFF): no pictures; the host says so once per run.
 
 bool pictures_enabled() { return false; }
@@ -329,6 +412,7 @@ bool save_bar_chart(const std::string&, const std::vector<double>&, const std::v
                     const std::string&) {
   return false;
 }
+bool save_heatmaps(const std::string&, const std::vector<HeatMap>&) { return false; }
 
 #endif
 

@@ -16,6 +16,10 @@ class GaussianPrior : public Prior {
   }
 
   torch::Tensor log_prob(const torch::Tensor& z) override { return standard_normal_log_density(z); }
+  // N(0, I) factorises: log N(z_j; 0, 1) per dimension (free bits' per-dimension rate).
+  torch::Tensor log_prob_per_dimension(const torch::Tensor& z) override {
+    return diag_gaussian_log_density_per_dimension(z, torch::zeros_like(z), torch::zeros_like(z));
+  }
   torch::Tensor sample(std::int64_t n) override { return torch::randn({n, latent_}, anchor_.options()); }
 
  private:

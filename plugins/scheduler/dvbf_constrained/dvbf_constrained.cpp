@@ -37,9 +37,7 @@ class DvbfConstrainedScheduler : public Scheduler {
     set.add(Option::real("tau", 100.0)
                 .greater_than(0)
                 .help("slope tau of -tanh(tau (1/lambda - 1)) while the constraint holds (reference 100)"));
-    set.add(Option::real("lambda_init", 1.0)
-                .greater_than(0)
-                .help("lambda when the initial phase ends (reference lambda_dual default 1: beta = 1)"));
+    LambdaClamp::declare(set, "lambda when the initial phase ends (reference lambda_dual default 1: beta = 1)");
     set.add(Option::integer("update_every", 100)
                 .min(1)
                 .help("update lambda on the steps t (from 0) with t % update_every == 0 (reference 100)"));
@@ -48,8 +46,6 @@ class DvbfConstrainedScheduler : public Scheduler {
                 .max(1)
                 .help("lower clip of the per-update factor exp(nu f delta) (reference 0.9)"));
     set.add(Option::real("factor_max", 1.05).min(1).help("upper clip of the per-update factor (reference 1.05)"));
-    set.add(Option::real("lambda_min", 1e-6).greater_than(0).help("lower clamp of lambda (reference 1e-6)"));
-    set.add(Option::real("lambda_max", 1e8).greater_than(0).help("upper clamp of lambda (reference 1e8)"));
     return set;
   }
 
@@ -60,15 +56,8 @@ class DvbfConstrainedScheduler : public Scheduler {
         update_every_(ctx.options.integer("update_every")),
         factor_min_(ctx.options.real("factor_min")),
         factor_max_(ctx.options.real("factor_max")),
-        lambda_min_(ctx.options.real("lambda_min")),
-        lambda_max_(ctx.options.real("lambda_max")),
-        lambda_(ctx.options.real("lambda_init")) {
-    if (!(lambda_min_ <= lambda_max_))
-      throw Error(ctx.path + "/options/lambda_min", fmt::format("must not exceed lambda_max = {}", lambda_max_));
-    if (lambda_ < lambda_min_ || lambda_ > lambda_max_)
-      throw Error(ctx.path + "/options/lambda_init",
-                  fmt::format("must lie in [lambda_min, lambda_max] = [{}, {}]", lambda_min_, lambda_max_));
-  }
+        clamp_(ctx.options, ctx.path),
+        lambda_(clamp_.init()) {}
 
   // The reference leaves the KL term out of the loss in the initial phase: beta = 0.
   double beta() const override { return main_ ? 1.0 / lambda_ : 0.0; }
@@ -113,13 +102,14 @@ class DvbfConstrainedScheduler : public Scheduler {
     // momentum = clamp(exp(nu * squashing * (constrain - eps)), 0.9, 1.05); an overflowing exp
     // (+inf) is clipped like any other large factor.
     const double momentum = std::clamp(std::exp(nu_ * squashing * c_.delta()), factor_min_, factor_max_);
-    lambda_ = std::clamp(lambda_ * momentum, lambda_min_, lambda_max_);  // clamp(lambda * momentum, 1e-6, 1e8)
+    lambda_ = clamp_.clamp(lambda_ * momentum);  // clamp(lambda * momentum, 1e-6, 1e8)
   }
 
   ConstraintAverage c_;
   double nu_, tau_;
   std::int64_t update_every_;
-  double factor_min_, factor_max_, lambda_min_, lambda_max_;
+  double factor_min_, factor_max_;
+  LambdaClamp clamp_;
   double lambda_;
   bool main_ = false;  // the reference's `not _initial_phase`
 };

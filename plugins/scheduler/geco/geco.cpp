@@ -23,23 +23,15 @@ class GecoScheduler : public Scheduler {
     OptionSet set;
     ConstraintAverage::declare(set);
     set.add(Option::real("nu", 1.0).greater_than(0).help("lambda update rate nu"));
-    set.add(Option::real("lambda_init", 1.0).greater_than(0).help("lambda before the first update (beta = 1 / lambda)"));
-    set.add(Option::real("lambda_min", 1e-6).greater_than(0).help("lower clamp of lambda (beta <= 1 / lambda_min)"));
-    set.add(Option::real("lambda_max", 1e8).greater_than(0).help("upper clamp of lambda (beta >= 1 / lambda_max)"));
+    LambdaClamp::declare(set, "lambda before the first update (beta = 1 / lambda)");
     return set;
   }
 
   explicit GecoScheduler(const BuildContext& ctx)
       : c_(ctx.options, ctx.path),
         nu_(ctx.options.real("nu")),
-        lambda_min_(ctx.options.real("lambda_min")),
-        lambda_max_(ctx.options.real("lambda_max")),
-        lambda_(ctx.options.real("lambda_init")) {
-    if (!(lambda_min_ <= lambda_max_))
-      throw Error(ctx.path + "/options/lambda_min", "must not exceed lambda_max");
-    if (lambda_ < lambda_min_ || lambda_ > lambda_max_)
-      throw Error(ctx.path + "/options/lambda_init", "must lie in [lambda_min, lambda_max]");
-  }
+        clamp_(ctx.options, ctx.path),
+        lambda_(clamp_.init()) {}
 
   double beta() const override { return 1.0 / lambda_; }
   bool train_prior() const override { return true; }
@@ -49,13 +41,13 @@ class GecoScheduler : public Scheduler {
     return c_.check_baseline(baseline, "geco",
                              fmt::format("GECO's lambda will fall to its clamp lambda_min = {:.3g}, so beta = 1/lambda "
                                          "will rise to {:.3g} and the posterior collapses",
-                                         lambda_min_, 1.0 / lambda_min_));
+                                         clamp_.min(), 1.0 / clamp_.min()));
   }
 
   void update(const SchedulerInput& in) override {
     c_.update(in);
     // exp may overflow to inf (or underflow to 0) for a huge nu * delta: the clamp absorbs both.
-    lambda_ = std::clamp(lambda_ * std::exp(nu_ * c_.delta()), lambda_min_, lambda_max_);
+    lambda_ = clamp_.clamp(lambda_ * std::exp(nu_ * c_.delta()));
     c_.record(in, true, c_.delta() >= 0.0, beta());
   }
 
@@ -73,7 +65,8 @@ class GecoScheduler : public Scheduler {
 
  private:
   ConstraintAverage c_;
-  double nu_, lambda_min_, lambda_max_;
+  double nu_;
+  LambdaClamp clamp_;
   double lambda_;
 };
 

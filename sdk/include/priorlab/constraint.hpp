@@ -1,4 +1,5 @@
-// The reconstruction constraint shared by the constrained-optimisation schedulers (REWO, GECO):
+// The reconstruction constraint shared by the constrained-optimisation schedulers (REWO, GECO,
+// dvbf_constrained), and the clamped Lagrange multiplier of GECO and dvbf_constrained:
 // which per-dimension error is the constraint C, its threshold, the running average Ĉ_t, the
 // guard against a threshold that cannot bind, and the record of how often it did bind.
 //
@@ -79,6 +80,28 @@ class PRIORLAB_API ConstraintAverage {
   double c_hat_ = 0.0;
   double c_ba_ = 0.0;
   std::int64_t main_steps_ = 0, bound_steps_ = 0, beta_one_step_ = -1;
+};
+
+/// The Lagrange multiplier's start and clamp of the schedulers with beta = 1 / lambda (GECO,
+/// dvbf_constrained): options lambda_init, lambda_min and lambda_max, declared and checked in one
+/// place. Unclamped, lambda overflows while the constraint is far from met; the authors' clamp
+/// (argmax-ai/deep-variational-bayes-filters) is [1e-6, 1e8].
+class PRIORLAB_API LambdaClamp {
+ public:
+  /// Declares lambda_init (described by `init_help`), lambda_min and lambda_max on `set`.
+  static OptionSet& declare(OptionSet& set, const std::string& init_help);
+
+  /// Reads them; throws Error at `path`/options/... unless lambda_min <= lambda_init <= lambda_max.
+  LambdaClamp(const Options& options, const std::string& path);
+
+  double init() const { return init_; }
+  double min() const { return min_; }
+  double max() const { return max_; }
+  /// lambda clamped to [lambda_min, lambda_max] (an overflowing inf or an underflowing 0 included).
+  double clamp(double lambda) const { return lambda < min_ ? min_ : lambda > max_ ? max_ : lambda; }
+
+ private:
+  double init_, min_, max_;
 };
 
 }  // namespace priorlab

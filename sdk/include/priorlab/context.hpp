@@ -27,6 +27,9 @@ struct BuildContext {
   DataInfo data;             ///< every kind but dataset: the data's shape and labels
   std::int64_t latent_dim = 0;          ///< priors, objectives, evaluators
   std::shared_ptr<Network> network;     ///< priors (VampPrior uses the encoder); not owned as a submodule
+  /// Priors: the pipeline's dataset, whose training split a prior may read (the Exemplar VAE's
+  /// exemplars, a data-based initialisation); null where a prior is built without data (tests).
+  std::shared_ptr<const Dataset> dataset;
   std::int64_t steps_per_epoch = 0;     ///< schedulers
   std::int64_t total_steps = 0;         ///< schedulers
 

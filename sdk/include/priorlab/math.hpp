@@ -24,6 +24,11 @@ struct DiagGaussian {
 PRIORLAB_API torch::Tensor diag_gaussian_log_density(const torch::Tensor& x, const torch::Tensor& mu,
                                                      const torch::Tensor& logvar);
 
+/// The same per dimension, not summed -> [..., D] (broadcast shape of x, mu, logvar):
+///   -1/2 [ log(2 pi) + logvar_d + (x_d - mu_d)^2 / exp(logvar_d) ]
+PRIORLAB_API torch::Tensor diag_gaussian_log_density_per_dimension(const torch::Tensor& x, const torch::Tensor& mu,
+                                                                   const torch::Tensor& logvar);
+
 /// log N(x; 0, I) summed over the last dimension -> [...].
 PRIORLAB_API torch::Tensor standard_normal_log_density(const torch::Tensor& x);
 

@@ -1,4 +1,4 @@
-// Small PNG pictures drawn with OpenCV: image grids, scatter plots and line charts.
+// Small PNG pictures drawn with OpenCV: image grids, scatter plots, line charts, bar charts and heat-maps.
 // Evaluators use these so every picture of priorlab looks alike. Each save_* returns true when
 // it wrote the file, false when this build has no pictures (PRIORLAB_WITH_OPENCV=OFF): list a
 // picture among an evaluator's artefacts only when its save_* returned true. An empty path
@@ -78,5 +78,19 @@ PRIORLAB_API std::string palette_color(size_t i);
 PRIORLAB_API bool save_bar_chart(const std::string& path, const std::vector<double>& values,
                                  const std::vector<std::string>& labels, double threshold, bool log_y,
                                  const std::string& title);
+
+/// One metric over two axes of a sweep (e.g. prior x schedule): cell (r, c) is coloured by
+/// values[r][c] on the panel's own scale and printed with its number; NaN (no run) is left blank.
+struct HeatMap {
+  std::string title;                        ///< the metric, with its direction ("loglik.nll ↓")
+  std::string row_axis, column_axis;        ///< the two axes' names
+  std::vector<std::string> row_labels, column_labels;
+  std::vector<std::vector<double>> values;  ///< [rows][columns]
+  bool lower_is_better = true;              ///< the better end of the scale is drawn bright
+};
+
+/// Panels stacked vertically, one per metric; writes a PNG atomically. Throws Error when a
+/// panel's values do not match its labels.
+PRIORLAB_API bool save_heatmaps(const std::string& path, const std::vector<HeatMap>& panels);
 
 }  // namespace priorlab

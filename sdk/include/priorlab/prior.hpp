@@ -23,6 +23,16 @@ struct UpperLayer {
                               ///< (VHP: "the prior is a single Gaussian"); may be empty
 };
 
+/// What a prior is told before each training step (Prior::begin_step).
+struct PriorStep {
+  std::int64_t step = 0;   ///< the step about to be taken, counted from 0
+  double epoch = 0.0;      ///< epochs completed before it
+  /// [B] long, CPU: the examples of this process's batch, as indices into Split::Train, in the
+  /// order of the rows that the objective passes to log_prob() (an exemplar prior leaves each
+  /// row's own example out of its mixture).
+  torch::Tensor indices;
+};
+
 /// A learnable (or fixed) prior. A torch Module: its parameters are the "prior" parameter group,
 /// which a scheduler may keep frozen (REWO's initial phase).
 class PRIORLAB_API Prior : public torch::nn::Module {
@@ -55,6 +65,17 @@ class PRIORLAB_API Prior : public torch::nn::Module {
   /// closed form (kl_to_standard_normal_per_dimension), or none when upper_posterior() returns
   /// undefined tensors. A prior with more layers, or another upper prior, overrides this.
   virtual std::vector<UpperLayer> upper_layers(const torch::Tensor& z);
+
+  /// Priors that factorise over the latent dimensions, p(z) = prod_j p_j(z_j): log p_j(z_j) for
+  /// z [..., D] -> [..., D], whose sum over the last dimension is log_prob(z). The per-dimension
+  /// rate log q(z_j|x) - log p_j(z_j) that free bits clamp needs it. The default returns an
+  /// undefined tensor: p(z) does not factorise (a mixture, a flow, VHP).
+  virtual torch::Tensor log_prob_per_dimension(const torch::Tensor& z);
+
+  /// Called by the trainer before each training step's objective, in training mode only
+  /// (evaluations do not call it). The default does nothing; a prior built on the training
+  /// data refreshes what it caches from it here.
+  virtual void begin_step(const PriorStep& step);
 };
 
 }  // namespace priorlab

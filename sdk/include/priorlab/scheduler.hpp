@@ -19,6 +19,9 @@ struct SchedulerInput {
   double epoch = 0.0;                  ///< (step + 1) / steps_per_epoch: epochs completed
   double nll_per_dim = 0.0;            ///< batch mean of -log p(x|z) / data dimension
   double squared_error_per_dim = 0.0;  ///< batch mean of ||x - mean||^2 / data dimension
+  /// Batch mean of the rate E_q[log q(z|x) - log p(z)], nats per example (the KL that a
+  /// KL-targeting controller such as ControlVAE's reads); NaN where the caller does not know it.
+  double rate = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// The error that a decoder ignoring z attains on the training split, per data dimension, in
