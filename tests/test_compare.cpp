@@ -339,7 +339,7 @@ TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
   const Comparison c = compare_runs(g, {"mae_rad", "elbo"});
   const auto h = comparison_heatmaps(c);
   ASSERT_EQ(h.size(), 2u);
-  EXPECT_EQ(h[0].title, "pendulum_angle.mae_rad");
+  EXPECT_EQ(h[0].title, "pendulum_angle.mae_rad (lower is better: bright)");
   EXPECT_EQ(h[0].row_axis, "prior");
   EXPECT_EQ(h[0].column_axis, "scheduler");
   EXPECT_EQ(h[0].row_labels, (std::vector<std::string>{"a", "b"}));
@@ -350,7 +350,7 @@ TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
   EXPECT_TRUE(std::isnan(h[0].values[1][0]));
   EXPECT_EQ(h[0].values[1][1], 0.7);
   EXPECT_TRUE(h[0].lower_is_better);
-  EXPECT_EQ(h[1].title, "reconstruction.elbo");
+  EXPECT_EQ(h[1].title, "reconstruction.elbo (higher is better: bright)");
   EXPECT_NEAR(h[1].values[0][0], -11, 1e-12);
   EXPECT_FALSE(h[1].lower_is_better);
 

@@ -776,7 +776,11 @@ std::vector<HeatMap> comparison_heatmaps(const Comparison& c) {
   std::vector<HeatMap> panels;
   for (size_t j = 0; j < c.metrics.size(); ++j) {
     HeatMap h;
-    h.title = c.metrics[j];
+    // The title says which end is drawn bright: the better one, or the low one when the
+    // metric has no direction (rate, beta).
+    h.title = c.metrics[j] + (c.directions[j] == Direction::kLower    ? " (lower is better: bright)"
+                              : c.directions[j] == Direction::kHigher ? " (higher is better: bright)"
+                                                                       : " (no better end: bright = low)");
     h.row_axis = c.axis_columns[0];
     h.column_axis = c.axis_columns[1];
     h.row_labels = rows;

@@ -357,8 +357,7 @@ bool save_heatmaps(const std::string& path, const std::vector<HeatMap>& panels) 
     for (const auto& row : h.values)
       for (double v : row)
         if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-    text(img, h.title + (h.lower_is_better ? " (lower is better: bright)" : " (higher is better: bright)"),
-         {10, y0 + 16}, 0.45);
+    text(img, h.title, {10, y0 + 16}, 0.45);
     text(img, h.column_axis, {left, y0 + 34}, scale, kReference);
     text(img, h.row_axis, {10, y0 + top_gap - 6}, scale, kReference);
     for (size_t c = 0; c < h.column_labels.size(); ++c)

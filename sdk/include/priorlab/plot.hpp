@@ -82,7 +82,7 @@ PRIORLAB_API bool save_bar_chart(const std::string& path, const std::vector<doub
 /// One metric over two axes of a sweep (e.g. prior x schedule): cell (r, c) is coloured by
 /// values[r][c] on the panel's own scale and printed with its number; NaN (no run) is left blank.
 struct HeatMap {
-  std::string title;                        ///< the metric, with its direction ("loglik.nll ↓")
+  std::string title;                        ///< drawn above the panel (ASCII: the font has no arrows)
   std::string row_axis, column_axis;        ///< the two axes' names
   std::vector<std::string> row_labels, column_labels;
   std::vector<std::vector<double>> values;  ///< [rows][columns]
