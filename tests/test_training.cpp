@@ -2,7 +2,9 @@
 // without learning (the best constant image), checkpoints are atomic, and a run resumed
 // from a checkpoint ends with exactly the parameters of an uninterrupted run.
 #include <fstream>
+#include <functional>
 #include <set>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +23,39 @@ using test::parameters_of;
 using test::read_metrics;
 
 Pipeline build(json raw) { return build_pipeline(test::registry(), resolve_pipeline(test::registry(), raw, "t.json", "t")); }
+
+// Trains make()'s pipeline uninterrupted in `a`, and in `b` interrupted at step `pause_at` (a
+// checkpoint is written, as Ctrl-C would) and resumed by a fresh, process-like rebuild. Checks
+// that the resumed run ends with exactly the uninterrupted run's parameters and its metrics.jsonl
+// line for line, except time; returns both pipelines (uninterrupted, resumed) for more checks.
+std::pair<Pipeline, Pipeline> expect_exact_resume(const std::function<Pipeline()>& make, std::int64_t pause_at,
+                                                  const test::TempDir& a, const test::TempDir& b) {
+  Pipeline full = make();
+  Trainer ta(full, a.str(), false);
+  ta.train();
+  {
+    Pipeline first = make();
+    Trainer tb(first, b.str(), false);
+    tb.train(pause_at);
+    EXPECT_EQ(tb.step(), pause_at);
+    EXPECT_FALSE(tb.finished());
+  }
+  Pipeline second = make();
+  Trainer tc(second, b.str(), false);
+  EXPECT_EQ(tc.restore_latest(), pause_at);
+  tc.train();
+
+  const auto pa = parameters_of(full), pc = parameters_of(second);
+  EXPECT_EQ(pa.size(), pc.size());
+  for (const auto& [name, t] : pa) EXPECT_TRUE(pc.count(name) && torch::equal(t, pc.at(name))) << name;
+  auto ma = read_metrics(a.path() / "metrics.jsonl"), mc = read_metrics(b.path() / "metrics.jsonl");
+  EXPECT_EQ(ma.size(), mc.size());
+  for (size_t i = 0; i < std::min(ma.size(), mc.size()); ++i) {
+    ma[i].erase("seconds"), mc[i].erase("seconds");
+    EXPECT_EQ(ma[i], mc[i]) << i;
+  }
+  return {std::move(full), std::move(second)};
+}
 
 }  // namespace
 
@@ -45,35 +80,9 @@ TEST(Training, ReconstructionErrorFallsBelowTheBestConstantImage) {
 }
 
 TEST(Training, ResumedRunEndsWithTheSameParametersAsAnUninterruptedOne) {
+  // Interrupted at step 65 (mid logging interval, as Ctrl-C would) and resumed to 130.
   test::TempDir a, b;
-  Pipeline full = build(test::small_pipeline(130));
-  Trainer ta(full, a.str(), false);
-  ta.train();
-
-  // Interrupted at step 65 (mid logging interval, as Ctrl-C would): a checkpoint is written;
-  // a fresh process-like rebuild restores it and trains on to 130.
-  {
-    Pipeline first = build(test::small_pipeline(130));
-    Trainer tb(first, b.str(), false);
-    tb.train(/*pause_at=*/65);
-    EXPECT_EQ(tb.step(), 65);
-    EXPECT_FALSE(tb.finished());
-  }
-  Pipeline second = build(test::small_pipeline(130));
-  Trainer tc(second, b.str(), false);
-  EXPECT_EQ(tc.restore_latest(), 65);
-  tc.train();
-
-  const auto pa = parameters_of(full), pc = parameters_of(second);
-  ASSERT_EQ(pa.size(), pc.size());
-  for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pc.at(name))) << name;
-  // metrics.jsonl of the resumed run equals the uninterrupted one line for line, except time.
-  auto ma = read_metrics(a.path() / "metrics.jsonl"), mc = read_metrics(b.path() / "metrics.jsonl");
-  ASSERT_EQ(ma.size(), mc.size());
-  for (size_t i = 0; i < ma.size(); ++i) {
-    ma[i].erase("seconds"), mc[i].erase("seconds");
-    EXPECT_EQ(ma[i], mc[i]) << i;
-  }
+  expect_exact_resume([] { return build(test::small_pipeline(130)); }, 65, a, b);
 }
 
 TEST(Training, CheckpointsAreWholeFilesAndOldOnesArePruned) {
@@ -337,31 +346,10 @@ TEST(Training, ExemplarPriorResumesMidEpochExactly) {
     raw["training"]["checkpoint_every"] = 0;
     return build(raw);
   };
+  ASSERT_EQ(pipeline().steps_per_epoch, 9);
   test::TempDir a, b;
-  Pipeline full = pipeline();
-  ASSERT_EQ(full.steps_per_epoch, 9);
-  Trainer ta(full, a.str(), false);
-  ta.train();
-  {
-    Pipeline first = pipeline();
-    Trainer tb(first, b.str(), false);
-    tb.train(/*pause_at=*/22);
-    EXPECT_EQ(tb.step(), 22);
-  }
-  Pipeline second = pipeline();
-  Trainer tc(second, b.str(), false);
-  EXPECT_EQ(tc.restore_latest(), 22);
-  tc.train();
-  const auto pa = parameters_of(full), pc = parameters_of(second);
-  ASSERT_EQ(pa.size(), pc.size());
-  for (const auto& [name, t] : pa) EXPECT_TRUE(torch::equal(t, pc.at(name))) << name;
+  const auto [full, second] = expect_exact_resume(pipeline, 22, a, b);
   const auto ba = full.prior->named_buffers(), bc = second.prior->named_buffers();
   ASSERT_GT(ba.size(), 0u);
   for (const auto& kv : ba) EXPECT_TRUE(torch::equal(kv.value(), bc[kv.key()])) << kv.key();
-  auto ma = read_metrics(a.path() / "metrics.jsonl"), mc = read_metrics(b.path() / "metrics.jsonl");
-  ASSERT_EQ(ma.size(), mc.size());
-  for (size_t i = 0; i < ma.size(); ++i) {
-    ma[i].erase("seconds"), mc[i].erase("seconds");
-    EXPECT_EQ(ma[i], mc[i]) << i;
-  }
 }

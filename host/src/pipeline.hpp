@@ -91,12 +91,12 @@ void set_option_path(json& config, const std::string& path, const json& value, c
 
 /// The host's own sections, declared like a plugin's options.
 OptionSet training_options();  ///< "/training"
+OptionSet distributed_options();  ///< "/distributed": backend, timeout_s (docs/distributed.md)
+OptionSet run_options();       ///< top-level scalars: name, seed, device, data_root
 
 /// Flush-to-zero and denormals-are-zero (training.flush_denormal) on this thread and on every
 /// intra-op worker thread: subnormal floats count as 0, so GEMMs on them keep their speed.
 void set_flush_denormal(bool on);
-OptionSet distributed_options();  ///< "/distributed": backend, timeout_s (docs/distributed.md)
-OptionSet run_options();       ///< top-level scalars: name, seed, device, data_root
 
 /// Validates a raw pipeline and returns it with every default filled in ("resolved"). `source`
 /// names the file in errors; `default_name` names the run when the pipeline does not. With a

@@ -74,7 +74,7 @@ class FreeBitsObjective : public Objective {
                                 groups_, d / size, size));
       if (log_pz.sizes() != z.sizes())
         throw Error(groups_path_, fmt::format("the prior's log_prob_per_dimension returned shape {} for z of shape {}",
-                                              shape_string(log_pz.sizes()), shape_string(z.sizes())));
+                                              c10::str(log_pz.sizes()), c10::str(z.sizes())));
       const auto rate_per_dim = diag_gaussian_log_density_per_dimension(z, q.mu, q.logvar) - log_pz;  // [B, D]
       const auto group_rate = rate_per_dim.reshape({z.size(0), d / size, size}).sum(-1).mean(0);      // [G]
       rate = rate_per_dim.sum(-1);                                                                     // [B]
@@ -97,12 +97,6 @@ class FreeBitsObjective : public Objective {
                               "choose a divisor of {} (0 = one group per dimension, 1 = the total rate)",
                               groups_, d, d));
     return d / groups_;
-  }
-
-  static std::string shape_string(torch::IntArrayRef shape) {
-    std::string s = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
   }
 
   double lambda_;

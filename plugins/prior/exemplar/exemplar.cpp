@@ -110,7 +110,7 @@ class ExemplarPrior : public Prior {
 
   torch::Tensor log_prob(const torch::Tensor& z) override {
     if (z.dim() < 1 || z.size(-1) != latent_)
-      throw Error(where_, "log_prob needs z [..., " + std::to_string(latent_) + "], got " + shape_of(z));
+      throw Error(where_, "log_prob needs z [..., " + std::to_string(latent_) + "], got " + c10::str(z.sizes()));
     // A training step: training mode with gradients on (as VHP's running statistics). A
     // training-mode call without gradients (a check after training, a diagnostic) is not one
     // and gets the evaluation mixture.
@@ -168,7 +168,7 @@ class ExemplarPrior : public Prior {
   torch::Tensor training_log_prob(const torch::Tensor& z) {
     if (z.dim() < 2)
       throw Error(where_, "log_prob in training mode needs z [..., B, D], the batch's rows on dimension -2; got " +
-                              shape_of(z));
+                              c10::str(z.sizes()));
     const std::int64_t rows = z.size(-2);
     if (leave_one_out_ && !indices_.defined())
       throw Error(where_,
@@ -399,12 +399,6 @@ class ExemplarPrior : public Prior {
     const auto log_sum = torch::logsumexp(partial * (-0.5 * precision), -1) - 0.5 * precision * q64.pow(2).sum(-1) -
                          0.5 * static_cast<double>(latent_) * (kLog2Pi + v);
     return log_sum.to(q.scalar_type());
-  }
-
-  static std::string shape_of(const torch::Tensor& t) {
-    std::string s = "[";
-    for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-    return s + "]";
   }
 
   std::string where_;
