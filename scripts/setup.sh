@@ -27,12 +27,23 @@ packages=(
 [[ " $* " == *" -DPRIORLAB_WITH_MATIO=OFF "* ]] || packages+=(libmatio-dev)   # MAT-files (omniglot's chardata.mat)
 # TensorBoard event files (PRIORLAB_WITH_TENSORBOARD): protobuf's library and protoc for the schema.
 [[ " $* " == *" -DPRIORLAB_WITH_TENSORBOARD=OFF "* ]] || packages+=(libprotobuf-dev protobuf-compiler)
+# The Python module (PRIORLAB_WITH_PYTHON, docs/python.md): Debian's torch for Debian's python3
+# links the same LibTorch as libtorch-dev, so it goes with Debian's LibTorch only.
+with_python=0
+if [[ " $* " != *" -DPRIORLAB_WITH_PYTHON=OFF "* && " ${packages[*]} " == *" libtorch-dev "* ]]; then
+  with_python=1
+  packages+=(python3-dev pybind11-dev python3-torch)
+fi
 # The test command (scripts/test.sh) also renders report.html in headless Chromium (tests/test_report.cpp)
 # and checks scripts/gpu-check.sh's results JSON with python3 (tests/gpu_check_test.sh); the
 # TensorBoard test decodes event files with Python's protobuf (tests/tensorboard_test.py).
 if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]]; then packages+=(chromium python3); fi
 if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* && " $* " != *" -DPRIORLAB_WITH_TENSORBOARD=OFF "* ]]; then
   packages+=(python3-protobuf)
+fi
+# The Python tests (python/tests, pytest) and its example's pictures and tables.
+if [[ " $* " == *" -DPRIORLAB_BUILD_TESTS=ON "* ]] && ((with_python)); then
+  packages+=(python3-pytest python3-matplotlib python3-pandas)
 fi
 if ((list_only)); then printf '%s\n' "${packages[@]}"; exit 0; fi
 scripts/install-packages.sh "${packages[@]}"

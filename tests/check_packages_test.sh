@@ -12,10 +12,11 @@ out=$(bash "$src/scripts/check-packages.sh" "$build" -DPRIORLAB_BUILD_TESTS=ON 2
 grep -q '^check-packages: ok: ' <<<"$out" || fail "no ok line: $out"
 grep -q 'OpenCV_DIR: .*OpenCVConfig.cmake <- libopencv-dev (named in scripts/setup.sh)' <<<"$out" || fail "OpenCV not traced to libopencv-dev: $out"
 
-# (Plus the packages added to setup.sh since, which are not the point here: libgloo-dev.)
+# (Plus the packages added to setup.sh since, which are not the point here: libgloo-dev, pybind11-dev.)
 before="cmake g++ make pkg-config libtorch-dev libopenblas0-openmp libboost-dev libboost-filesystem-dev
 nlohmann-json3-dev libfmt-dev libcli11-dev libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-libmatio-dev libgtest-dev libgmock-dev libbenchmark-dev chromium libprotobuf-dev protobuf-compiler libgloo-dev"
+libmatio-dev libgtest-dev libgmock-dev libbenchmark-dev chromium libprotobuf-dev protobuf-compiler libgloo-dev
+pybind11-dev"
 out=$(CHECK_PACKAGES_LIST=$(tr '\n' ' ' <<<"$before") bash "$src/scripts/check-packages.sh" "$build" 2>&1)
 code=$?
 [[ $code -eq 1 ]] || fail "the old list should fail with exit 1, got $code: $out"

@@ -138,20 +138,7 @@ int main(int argc, char** argv) {
       return kOk;
     }
     if (*compare) {
-      const Comparison c = compare_runs(compare_dir, compare_metrics, &registry);
-      write_comparison(c);
-      const std::string curves = write_comparison_curves(c);
-      const std::string heatmap = write_comparison_heatmaps(c);
-      std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
-                << (c.dir / "comparison.csv").string() << std::endl;
-      if (!curves.empty()) std::cout << "picture: " << curves << std::endl;
-      if (!heatmap.empty()) std::cout << "picture: " << heatmap << std::endl;
-      if (!compare_paired_ref.empty()) {
-        const PairedComparison paired = compare_paired(c, compare_paired_ref);
-        write_paired(c, paired);
-        std::cout << "\n" << paired_markdown(paired) << "\npaired: " << (c.dir / "comparison_paired.md").string()
-                  << std::endl;
-      }
+      compare_command(compare_dir, compare_metrics, compare_paired_ref, &registry);
       return kOk;
     }
     if (*report) return write_reports(report_dir, &registry);

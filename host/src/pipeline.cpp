@@ -138,8 +138,11 @@ namespace {
 
 // One file of an "extends" chain and, before it, everything it extends. `chain` holds the files
 // that named this one, outermost first, for the cycle message.
-json load_extending(const fs::path& file, std::vector<fs::path>& chain, Provenance* provenance) {
-  json own = load_json_file(file.string());
+json load_extending(const fs::path& file, std::vector<fs::path>& chain, Provenance* provenance);
+
+// `own`, read from `file` (or given as a value named `file`, whose folder is then the working
+// directory's), merged over the pipeline its "extends" names.
+json extend(json own, const fs::path& file, std::vector<fs::path>& chain, Provenance* provenance) {
   if (!own.is_object() || !own.contains("extends")) {
     if (provenance) provenance->set("", own, file.string());
     return own;
@@ -173,11 +176,20 @@ json load_extending(const fs::path& file, std::vector<fs::path>& chain, Provenan
   return merged;
 }
 
+json load_extending(const fs::path& file, std::vector<fs::path>& chain, Provenance* provenance) {
+  return extend(load_json_file(file.string()), file, chain, provenance);
+}
+
 }  // namespace
 
 json load_pipeline_file(const std::string& path, Provenance* provenance) {
   std::vector<fs::path> chain;
   return load_extending(fs::path(path), chain, provenance);
+}
+
+json load_pipeline_value(json raw, const std::string& source, Provenance* provenance) {
+  std::vector<fs::path> chain;
+  return extend(std::move(raw), fs::path(source), chain, provenance);
 }
 
 namespace {

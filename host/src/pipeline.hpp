@@ -74,6 +74,11 @@ void merge_json(json& base, const json& over, const std::string& origin, Provena
 /// file and key that named it. `provenance`, when given, learns which file set each value.
 json load_pipeline_file(const std::string& path, Provenance* provenance = nullptr);
 
+/// A pipeline given as a value (the Python module's run(dict)) rather than read from a file:
+/// its "extends", when relative, names a file relative to the working directory. `source`
+/// names the value in errors and provenance ("<pipeline>").
+json load_pipeline_value(json raw, const std::string& source, Provenance* provenance = nullptr);
+
 /// Applies "a.b.c=value" (value parsed as JSON, else taken as a string; numeric components
 /// index arrays). Throws Error("--set a.b.c=...", why) for a malformed override.
 void apply_override(json& config, const std::string& assignment, Provenance* provenance = nullptr);

@@ -144,6 +144,14 @@ bool Registry::load_library(const std::string& path) {
   return true;
 }
 
+void Registry::add(PluginEntry entry) {
+  if (!entry.make) throw Error(fmt::format("plugin '{}'", entry.name), "an in-process plugin needs a factory");
+  if (const PluginEntry* other = find_any(entry.name))
+    throw Error(fmt::format("plugin '{}'", entry.name),
+                fmt::format("the name is taken by the {} from {}; choose another", other->kind, other->library_path));
+  plugins_.push_back(std::move(entry));
+}
+
 const PluginEntry* Registry::find_any(const std::string& name) const {
   for (const auto& p : plugins_)
     if (p.name == name) return &p;

@@ -1,6 +1,7 @@
 // Plugin discovery, the ABI handshake, and construction of plugin objects.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct PluginEntry {
   std::string name, kind, version, summary, library_path, factory_alias;
   OptionSet options;
   std::shared_ptr<boost::dll::shared_library> library;
+  /// A plugin defined in this process rather than in a library (the Python module's
+  /// priorlab.register): constructs the object, a std::shared_ptr<T> of the entry's kind held
+  /// as void. Null for library plugins.
+  std::function<std::shared_ptr<void>(const BuildContext&)> make;
 };
 
 /// The search path: --plugin-path entries, then PRIORLAB_PLUGIN_PATH (':'-separated), then
@@ -44,6 +49,10 @@ class Registry {
 
   /// Loads one library; returns false and records the refusal when it is not usable.
   bool load_library(const std::string& path);
+
+  /// Adds a plugin defined in this process (`entry.make` set, no library). A name another
+  /// plugin already has is an Error naming where that one comes from.
+  void add(PluginEntry entry);
 
   const std::vector<PluginEntry>& plugins() const { return plugins_; }
   const std::vector<std::string>& refusals() const { return refusals_; }
@@ -88,6 +97,11 @@ auto call_plugin(const std::string& plugin, F&& fn) -> decltype(fn()) {
 template <class T>
 std::shared_ptr<T> Registry::create(const BuildContext& ctx) const {
   const PluginEntry& entry = find(ctx.name, T::kind, ctx.path);
+  if (entry.make) {  // in-process: find() checked that the entry's kind is T's
+    std::shared_ptr<void> made = call_plugin(ctx.name, [&] { return entry.make(ctx); });
+    if (!made) throw Error(fmt::format("plugin '{}'", ctx.name), "factory returned no object");
+    return std::static_pointer_cast<T>(made);
+  }
   if (!entry.library->has(entry.factory_alias))
     throw Error(entry.library_path, fmt::format("plugin '{}' declares factory '{}' but the library does not export it",
                                                 entry.name, entry.factory_alias));

@@ -828,4 +828,23 @@ int write_reports(const fs::path& dir, const Registry* registry) {
   return 0;
 }
 
+Comparison compare_command(const fs::path& dir, const std::vector<std::string>& metrics, const std::string& paired,
+                           const Registry* registry) {
+  Comparison c = compare_runs(dir, metrics, registry);
+  write_comparison(c);
+  const std::string curves = write_comparison_curves(c);
+  const std::string heatmap = write_comparison_heatmaps(c);
+  std::cout << comparison_markdown(c) << "\ncomparison: " << (c.dir / "comparison.md").string() << ", "
+            << (c.dir / "comparison.csv").string() << std::endl;
+  if (!curves.empty()) std::cout << "picture: " << curves << std::endl;
+  if (!heatmap.empty()) std::cout << "picture: " << heatmap << std::endl;
+  if (!paired.empty()) {
+    const PairedComparison table = compare_paired(c, paired);
+    write_paired(c, table);
+    std::cout << "\n" << paired_markdown(table) << "\npaired: " << (c.dir / "comparison_paired.md").string()
+              << std::endl;
+  }
+  return c;
+}
+
 }  // namespace priorlab::host

@@ -79,4 +79,10 @@ std::string write_comparison_heatmaps(const Comparison& comparison);
 /// Prints the paths written; returns an exit code. `registry`: as compare_runs groups runs.
 int write_reports(const std::filesystem::path& dir, const Registry* registry = nullptr);
 
+/// `priorlab compare DIR [--metrics a,b] [--paired REF]`: the table (comparison.md, .csv), its
+/// pictures, and with `paired` the paired table; prints what the command prints. Returns the
+/// comparison (for the Python module, which reads it into a DataFrame).
+Comparison compare_command(const std::filesystem::path& dir, const std::vector<std::string>& metrics,
+                           const std::string& paired, const Registry* registry);
+
 }  // namespace priorlab::host

@@ -225,7 +225,17 @@ std::string abbreviate_metrics(const nlohmann::json& metrics) {
   return line;
 }
 
+namespace {
+std::string& self_executable_override() {
+  static std::string path;
+  return path;
+}
+}  // namespace
+
+void set_self_executable(const std::string& path) { self_executable_override() = path; }
+
 std::string self_executable() {
+  if (!self_executable_override().empty()) return self_executable_override();
   std::error_code ec;
   const auto p = fs::read_symlink("/proc/self/exe", ec);
   if (ec) throw Error("/proc/self/exe", "cannot find this executable to start child processes: " + ec.message());
@@ -363,8 +373,18 @@ nlohmann::json load_pipeline(const Registry& registry, const std::string& path, 
   return resolve_pipeline(registry, raw, path, fs::path(path).stem().string(), &provenance);
 }
 
+nlohmann::json load_pipeline(const Registry& registry, const nlohmann::json& raw, const std::string& source,
+                             const std::vector<std::string>& overrides) {
+  Provenance provenance;
+  nlohmann::json value = load_pipeline_value(raw, source, &provenance);
+  for (const auto& o : overrides) apply_override(value, o, &provenance);
+  return resolve_pipeline(registry, value, source, "pipeline", &provenance);
+}
+
 int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop) {
-  nlohmann::json config = load_pipeline(registry, request.config_path, request.overrides);
+  nlohmann::json config = request.config.is_null()
+                              ? load_pipeline(registry, request.config_path, request.overrides)
+                              : load_pipeline(registry, request.config, request.config_source, request.overrides);
   if (!request.name.empty()) {
     check_run_name(request.name, "--name");
     config["name"] = request.name;

@@ -21,6 +21,11 @@ enum ExitCode { kOk = 0, kFailed = 1, kBadInput = 2, kInterrupted = 130 };
 
 struct RunRequest {
   std::string config_path;
+  /// A pipeline given as a value instead of a file (the Python module's run(dict)); used when
+  /// not null, and named `config_source` in errors. A relative "extends" in it names a file
+  /// relative to the working directory; without "name", the run is called "pipeline".
+  nlohmann::json config;
+  std::string config_source = "<pipeline>";
   std::vector<std::string> overrides;
   std::string out_dir = "runs";
   std::string name;  ///< overrides the pipeline's name
@@ -30,6 +35,9 @@ struct RunRequest {
 /// Loads, overrides and resolves a pipeline file (errors name the file and JSON path).
 nlohmann::json load_pipeline(const Registry& registry, const std::string& path, const std::vector<std::string>& overrides);
 
+/// The same for a pipeline given as a value (RunRequest::config).
+nlohmann::json load_pipeline(const Registry& registry, const nlohmann::json& raw, const std::string& source,
+                             const std::vector<std::string>& overrides);
 /// Trains and evaluates a pipeline into out_dir/<name>. Returns an ExitCode.
 int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop);
 
@@ -64,8 +72,11 @@ std::string abbreviate_metrics(const nlohmann::json& metrics);
 void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
                        const std::filesystem::path& dir);
 
-/// This executable's path (/proc/self/exe), for the child processes of `sweep` and `evaluate`.
+/// The priorlab executable that the child processes of `sweep`, `evaluate` and --nproc run:
+/// this process's own (/proc/self/exe), unless set_self_executable() named another (the Python
+/// module, whose process is python3, names the installed priorlab).
 std::string self_executable();
+void set_self_executable(const std::string& path);
 
 /// Human-readable listings.
 std::string format_plugins(const Registry& registry, bool with_options);
