@@ -2,7 +2,9 @@
 pendulum pipeline (configs/pendulum/vhp_rewo.json's networks, beta = 1 so the prior trains every
 step) with the compiled `mog` and with examples/python/mog_prior.py's `py_mog`, both K = 16,
 one thread, interleaved repeats in this one process. Prints ms per step (the runs' own logged
-interval times, the first interval left out as warm-up) and writes bench/results/python-prior-<date>.json.
+interval times, the first interval left out as warm-up), and the prior alone (log_prob forward
+and backward, batch 64, D = 2, built with priorlab.make_prior), and writes
+bench/results/python-prior-<date>.json.
 
     bench/python_prior.sh [--steps 3000] [--repeats 3]
 """
@@ -26,6 +28,20 @@ def ms_per_step(run_dir, log_every):
     return 1000.0 * sum(r["seconds"] for r in timed) / (log_every * len(timed))
 
 
+def prior_call_us(name, reps=2000):
+    """One log_prob forward and backward of the prior alone, batch 64, D = 2, in microseconds."""
+    import time
+    import torch
+    prior = priorlab.make_prior(name, {"components": 16}, latent_dim=2)
+    z = torch.randn(64, 2, requires_grad=True)
+    for _ in range(100):
+        prior.log_prob(z).sum().backward()
+    start = time.perf_counter()
+    for _ in range(reps):
+        prior.log_prob(z).sum().backward()
+    return 1e6 * (time.perf_counter() - start) / reps
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=3000)
@@ -43,6 +59,12 @@ def main():
                     f"training.checkpoint_every={a.steps}", "evaluators=[]"])
                 results[prior].append(ms_per_step(run, 500))
     summary = {k: {"ms_per_step": v, "median": statistics.median(v)} for k, v in results.items()}
+    import torch
+    torch.set_num_threads(1)
+    calls = {k: [prior_call_us(k) for _ in range(a.repeats)] for k in ("mog", "py_mog")}
+    for k, v in calls.items():
+        summary[k]["prior_alone_us"] = v
+        summary[k]["prior_alone_median_us"] = statistics.median(v)
     summary["python_over_compiled"] = summary["py_mog"]["median"] / summary["mog"]["median"]
     summary["settings"] = vars(a)
     print(json.dumps(summary, indent=2))
