@@ -116,38 +116,40 @@ def _failed(run_dir, code):
     raise RunFailed(run_dir, status.get("error", "failed (see the output above)"))
 
 
-def run(config, out="runs", set=(), name=None, force=False):
+def run(config, out="runs", set=(), name=None, force=False, progress=True):
     """Trains a pipeline (a path or a dict) into out/<name>, then runs its evaluators; returns the
-    run folder. Progress is printed as by `priorlab run`; Ctrl-C writes a checkpoint and raises
+    run folder. Progress is printed as by `priorlab run` (progress=False: nothing on standard
+    output; errors still on standard error); Ctrl-C writes a checkpoint and raises
     KeyboardInterrupt."""
     path, text = _config_args(config)
-    code, run_dir = _C.run(path, text, list(set), _os.fspath(out), name or "", bool(force))
+    code, run_dir = _C.run(path, text, list(set), _os.fspath(out), name or "", bool(force), bool(progress))
     if code != 0:
         _failed(run_dir, code)
     return run_dir
 
 
-def resume(run_dir, set=()):
+def resume(run_dir, set=(), progress=True):
     """Continues a stopped run from its newest checkpoint (then evaluates); returns the folder."""
     run_dir = _os.fspath(run_dir)
-    code = _C.resume(run_dir, list(set))
+    code = _C.resume(run_dir, list(set), bool(progress))
     if code != 0:
         _failed(run_dir, code)
     return run_dir
 
 
-def evaluate(run_dir, evaluators=(), checkpoint=None, jobs=1, threads=0):
+def evaluate(run_dir, evaluators=(), checkpoint=None, jobs=1, threads=0, progress=True):
     """Runs evaluators (sections as dicts or JSON text; default: the run's own) on a checkpoint
     of a run, or of every run under a folder, and merges their metrics into summary.json."""
     sections = [e if isinstance(e, str) else _json.dumps(e) for e in evaluators]
     run_dir = _os.fspath(run_dir)
-    code = _C.evaluate(run_dir, sections, -1 if checkpoint is None else int(checkpoint), int(jobs), int(threads))
+    code = _C.evaluate(run_dir, sections, -1 if checkpoint is None else int(checkpoint), int(jobs), int(threads),
+                       bool(progress))
     if code != 0:
         _failed(run_dir, code)
     return summary(run_dir) if _os.path.isfile(_os.path.join(run_dir, "summary.json")) else None
 
 
-def sweep(path, out="", jobs=1, set=(), only=(), seeds="", metrics=(), force=False, dry_run=False):
+def sweep(path, out="", jobs=1, set=(), only=(), seeds="", metrics=(), force=False, dry_run=False, progress=True):
     """Runs a sweep file as `priorlab sweep` does, with the same skip / resume / run-again rules,
     and returns the exit code (0 all completed, 1 one failed, 130 stopped). With jobs > 1 each
     run is a priorlab process, which knows the compiled plugins only. With jobs=1 and plugins
@@ -158,13 +160,15 @@ def sweep(path, out="", jobs=1, set=(), only=(), seeds="", metrics=(), force=Fal
     python_plugins = any(p["library"].startswith("python:") for p in plugins())
     if int(jobs) > 1 or not python_plugins or dry_run:
         return _C.sweep(path, out, int(jobs), list(set), list(only), str(seeds), list(metrics), bool(force),
-                        bool(dry_run), "", False)
+                        bool(dry_run), "", False, bool(progress))
     names, folder = _C.sweep_plan(path, list(only), str(seeds))
     out = out or folder
     worst = 0
     for i, name in enumerate(names):
-        print(f"sweep [{i + 1}/{len(names)}] {name} (in this process)", flush=True)
-        code = _C.sweep(path, out, 1, list(set), list(only), str(seeds), list(metrics), bool(force), False, name, True)
+        if progress:
+            print(f"sweep [{i + 1}/{len(names)}] {name} (in this process)", flush=True)
+        code = _C.sweep(path, out, 1, list(set), list(only), str(seeds), list(metrics), bool(force), False, name, True,
+                        bool(progress))
         if code == 130:
             return code
         worst = max(worst, code)

@@ -4,6 +4,11 @@
 // released while it works; Python plugins take the GIL back around their own calls.
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <fcntl.h>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,11 +79,39 @@ KeepProcessState::~KeepProcessState() {
 
 namespace {
 
+// progress=False: the command's standard output (progress lines, the run's summary) goes to
+// /dev/null for the call; errors still reach standard error.
+class QuietStdout {
+ public:
+  explicit QuietStdout(bool quiet) {
+    if (!quiet) return;
+    std::fflush(stdout);
+    std::cout.flush();
+    saved_ = ::dup(STDOUT_FILENO);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, STDOUT_FILENO);
+    if (null >= 0) ::close(null);
+  }
+  ~QuietStdout() {
+    if (saved_ < 0) return;
+    std::cout.flush();
+    std::fflush(stdout);
+    ::dup2(saved_, STDOUT_FILENO);
+    ::close(saved_);
+  }
+  QuietStdout(const QuietStdout&) = delete;
+  QuietStdout& operator=(const QuietStdout&) = delete;
+
+ private:
+  int saved_ = -1;
+};
+
 // Runs a host command with the GIL released and Ctrl-C routed to its stop flag.
 template <class F>
-int long_call(F&& f) {
+int long_call(bool progress, F&& f) {
   KeepProcessState process_state;
   StopOnSigint sigint;
+  QuietStdout quiet(!progress);
   py::gil_scoped_release release;
   return f(&g_stop);
 }
@@ -192,7 +225,7 @@ PYBIND11_MODULE(_priorlab, m) {
   m.def(
       "run",
       [](const std::string& path, const std::string& text, const std::vector<std::string>& set, const std::string& out,
-         const std::string& name, bool force) {
+         const std::string& name, bool force, bool progress) {
         host::RunRequest request;
         request.config_path = path;
         if (!text.empty()) request.config = host::parse_json(text, "<pipeline>");
@@ -203,22 +236,24 @@ PYBIND11_MODULE(_priorlab, m) {
         // The run's folder, for the caller to read run.json from when training fails.
         const nlohmann::json config = load_config(path, text, set);
         const std::string dir = (std::filesystem::path(out) / (name.empty() ? config["name"].get<std::string>() : name)).string();
-        const int code = long_call([&](const std::atomic<bool>* stop) { return host::run_pipeline(registry(), request, stop); });
+        const int code =
+            long_call(progress, [&](const std::atomic<bool>* stop) { return host::run_pipeline(registry(), request, stop); });
         return py::make_tuple(code, dir);
       },
-      py::arg("path"), py::arg("text"), py::arg("set"), py::arg("out"), py::arg("name"), py::arg("force"));
+      py::arg("path"), py::arg("text"), py::arg("set"), py::arg("out"), py::arg("name"), py::arg("force"),
+      py::arg("progress"));
 
   m.def(
       "resume",
-      [](const std::string& run_dir, const std::vector<std::string>& set) {
-        return long_call([&](const std::atomic<bool>* stop) { return host::resume_run(registry(), run_dir, set, stop); });
+      [](const std::string& run_dir, const std::vector<std::string>& set, bool progress) {
+        return long_call(progress, [&](const std::atomic<bool>* stop) { return host::resume_run(registry(), run_dir, set, stop); });
       },
-      py::arg("run_dir"), py::arg("set"));
+      py::arg("run_dir"), py::arg("set"), py::arg("progress"));
 
   m.def(
       "evaluate",
       [](const std::string& dir, const std::vector<std::string>& evaluators, std::int64_t checkpoint, int jobs,
-         int threads) {
+         int threads, bool progress) {
         host::EvaluateRequest request;
         request.dir = dir;
         if (checkpoint >= 0) request.checkpoint = checkpoint;
@@ -226,15 +261,17 @@ PYBIND11_MODULE(_priorlab, m) {
         request.jobs = jobs;
         request.threads = threads;
         request.plugin_paths = g_plugin_dirs;
-        return long_call([&](const std::atomic<bool>* stop) { return host::evaluate_runs(registry(), request, stop); });
+        return long_call(progress,
+                         [&](const std::atomic<bool>* stop) { return host::evaluate_runs(registry(), request, stop); });
       },
-      py::arg("dir"), py::arg("evaluators"), py::arg("checkpoint"), py::arg("jobs"), py::arg("threads"));
+      py::arg("dir"), py::arg("evaluators"), py::arg("checkpoint"), py::arg("jobs"), py::arg("threads"),
+      py::arg("progress"));
 
   m.def(
       "sweep",
       [](const std::string& path, const std::string& out, int jobs, const std::vector<std::string>& set,
          const std::vector<std::string>& only, const std::string& seeds, const std::vector<std::string>& metrics,
-         bool force, bool dry_run, const std::string& run, bool in_process) {
+         bool force, bool dry_run, const std::string& run, bool in_process, bool progress) {
         host::SweepRequest request;
         request.run = run;
         request.path = path;
@@ -248,10 +285,11 @@ PYBIND11_MODULE(_priorlab, m) {
         request.dry_run = dry_run;
         request.plugin_paths = g_plugin_dirs;
         const host::Registry& plugins = in_process ? registry() : libraries_only();
-        return long_call([&](const std::atomic<bool>* stop) { return host::run_sweep(plugins, request, stop); });
+        return long_call(progress, [&](const std::atomic<bool>* stop) { return host::run_sweep(plugins, request, stop); });
       },
       py::arg("path"), py::arg("out"), py::arg("jobs"), py::arg("set"), py::arg("only"), py::arg("seeds"),
-      py::arg("metrics"), py::arg("force"), py::arg("dry_run"), py::arg("run"), py::arg("in_process"));
+      py::arg("metrics"), py::arg("force"), py::arg("dry_run"), py::arg("run"), py::arg("in_process"),
+      py::arg("progress"));
 
   // The runs a sweep plans (after --only and --seeds), and its default folder.
   m.def(

@@ -70,3 +70,13 @@ def test_refuses_a_torch_with_another_libtorch(tmp_path):
     assert out.returncode != 0
     assert "ImportError: priorlab was built against LibTorch" in out.stderr
     assert "2.9.0" in out.stderr and str(fake / "lib" / "libtorch.so") in out.stderr
+
+
+def test_progress_false_keeps_standard_output_quiet(tmp_path, capfd):
+    run = priorlab.run(helpers.tiny_pendulum("quiet", iterations=50), out=str(tmp_path), progress=False)
+    out, _ = capfd.readouterr()
+    assert out == ""
+    assert json.load(open(os.path.join(run, "run.json")))["status"] == "completed"
+    priorlab.run(helpers.tiny_pendulum("loud", iterations=50), out=str(tmp_path))
+    out, _ = capfd.readouterr()
+    assert "run loud completed: 50 steps" in out
