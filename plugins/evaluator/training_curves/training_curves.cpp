@@ -7,6 +7,7 @@
 // step and logged them with the last metrics line. Where the run logged the collapse
 // diagnostics, it draws each stochastic layer: the rate of z, the KL of every layer above z
 // (VHP: KL(q(zeta|z) || p(zeta))) and the active units of each.
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -55,11 +56,18 @@ class TrainingCurvesEvaluator : public Evaluator {
     panels.push_back({{{steps, get("beta"), "beta", false}}, "beta", true});
     // The constraint: C_hat against its threshold when a constrained scheduler ran (on a log
     // scale when positive, so the approach to kappa^2 stays visible), else the raw measures.
+    // A threshold that stayed put (every constrained scheduler's) is the SDK's reference line;
+    // one that moved is drawn as the series it is.
     LinePanel constraint{{}, "constraint per data dimension", false};
+    std::vector<std::vector<ReferenceLine>> references(2);  // panels 0 (beta) and 1 (the constraint)
     if (!get("C_hat").empty()) {
       constraint.series.push_back({steps, get("C_hat"), "C_hat", false});
-      if (!get("threshold").empty()) constraint.series.push_back({steps, get("threshold"), "threshold (kappa^2)", true});
-      bool positive = true;
+      const std::vector<double> threshold = get("threshold");
+      const bool fixed = !threshold.empty() && std::all_of(threshold.begin(), threshold.end(),
+                                                           [&](double v) { return v == threshold.front(); });
+      if (fixed) references[1].push_back({threshold.front(), "threshold (kappa^2)"});
+      else if (!threshold.empty()) constraint.series.push_back({steps, threshold, "threshold (kappa^2)", true});
+      bool positive = !fixed || threshold.front() > 0;
       for (const auto& s : constraint.series)
         for (double v : s.y) positive = positive && v > 0;
       constraint.log_y = positive;
@@ -90,7 +98,7 @@ class TrainingCurvesEvaluator : public Evaluator {
     if (!active.series.empty()) panels.push_back(active);
     panels.push_back({{{steps, get("distortion"), "distortion (nats)", false}}, "distortion", false});
     EvalResult r;
-    if (save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step")) r.artefacts.push_back(file_);
+    if (save_line_panels(artefact_path(ctx.artefact_dir, file_), panels, "step", references)) r.artefacts.push_back(file_);
     r.metrics["final_beta"] = get("beta").empty() ? 0.0 : get("beta").back();
     if (initial_end > 0) r.metrics["initial_phase_end_step"] = initial_end;
     for (const char* key : {"binding_share", "beta_one_step"})
