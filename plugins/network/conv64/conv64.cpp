@@ -24,10 +24,12 @@ class Conv64Network : public LikelihoodNetwork {
     declare_latent_options(set);
     set.add(Option::int_list("channels", {32, 32, 64, 64})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("output channels of the encoder's 4x4 stride-2 convolutions, each halving H and W "
                       "(the decoder mirrors them)"));
     set.add(Option::int_list("dense", {256})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("widths of the fully connected layers between the convolutions and mu/logvar (mirrored in "
                       "the decoder); [] maps the features to mu/logvar directly"));
     declare_likelihood_options(set, "bernoulli");

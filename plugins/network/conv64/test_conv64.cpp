@@ -136,3 +136,10 @@ TEST(Conv64, BadShapesAndOptionsAreLocatedErrors) {
   EXPECT_EQ(error_place([&] { net->encode(torch::rand({2, 1, 32, 32})); }), "/test");
   EXPECT_EQ(error_place([&] { net->decode(torch::randn({2, 2})); }), "/test");
 }
+
+// A width beyond 2^20 is refused at its option, before any layer is sized (1e12 channels would
+// overflow the weight count and ask the allocator for petabytes).
+TEST(Conv64, WidthsBeyondTwoToTheTwentyAreRefusedAtTheirOption) {
+  EXPECT_EQ(priorlab::test::error_place([] { make_net({{"channels", {32, 32, 64, 2097152}}}); }), "/test/options/channels/3");
+  EXPECT_EQ(priorlab::test::error_place([] { make_net({{"dense", {1000000000000}}}); }), "/test/options/dense/0");
+}

@@ -29,12 +29,15 @@ class GatedConvNetwork : public LikelihoodNetwork {
     declare_latent_options(set);
     set.add(Option::int_list("encoder_channels", {32, 32, 64, 64, 6})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("output channels of the five encoder GatedConv2d layers (k7 s1, k3 s2, k5 s1, k3 s2, k3 s1)"));
     set.add(Option::int_list("decoder_hidden", {300})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("widths of the decoder's GatedDense layers before the one that outputs C*H*W"));
     set.add(Option::int_list("decoder_channels", {64, 64, 64, 64})
                 .min(1)
+                .max(1 << 20)  // a 2^20-wide layer is already 4 TiB of weights: wider is a typo, and products overflow
                 .help("output channels of the decoder's 3x3 GatedConv2d layers at full resolution"));
     declare_likelihood_options(set, "bernoulli");
     return set;

@@ -257,3 +257,13 @@ TEST(GatedConv, BadShapesAndOptionsAreLocatedErrors) {
     EXPECT_EQ(e.message(), "encode expects x of shape [B, 1, 28, 28], found [2, 784]");
   }
 }
+
+// A width beyond 2^20 is refused at its option, before any layer is sized.
+TEST(GatedConv, WidthsBeyondTwoToTheTwentyAreRefusedAtTheirOption) {
+  EXPECT_EQ(priorlab::test::error_place([] { make_net({{"encoder_channels", {32, 32, 64, 64, 2097152}}}); }),
+            "/test/options/encoder_channels/4");
+  EXPECT_EQ(priorlab::test::error_place([] { make_net({{"decoder_hidden", {1000000000000}}}); }),
+            "/test/options/decoder_hidden/0");
+  EXPECT_EQ(priorlab::test::error_place([] { make_net({{"decoder_channels", {64, 2097152}}}); }),
+            "/test/options/decoder_channels/1");
+}
