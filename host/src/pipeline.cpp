@@ -202,11 +202,12 @@ void set_parts(json& config, const std::vector<std::string>& parts, const json& 
     const std::string& p = parts[i];
     if (node->is_array()) {
       // At most 18 digits: an index std::stoul cannot hold is out of the list, not an exception.
-      if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || p.size() > 18 ||
-          std::stoul(p) >= node->size())
+      const bool index = !p.empty() && p.find_first_not_of("0123456789") == std::string::npos && p.size() <= 18;
+      const std::size_t at = index ? std::stoul(p) : 0;
+      if (!index || at >= node->size())
         throw Error(where, fmt::format("'{}' indexes a list of {} entries", p.size() > 24 ? p.substr(0, 20) + "..." : p,
                                        node->size()));
-      node = &(*node)[std::stoul(p)];
+      node = &(*node)[at];
     } else {
       if (node->is_null()) *node = json::object();
       if (!node->is_object()) throw Error(where, fmt::format("'{}' is inside a {}, not an object", p, node->type_name()));
