@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline.hpp"
+#include "plugin_registry.hpp"
 #include "registry.hpp"
 #include "sweep.hpp"
 
@@ -27,15 +28,6 @@ namespace priorlab::test {
 using nlohmann::json;
 
 /// The plugins built in this tree (loaded once per test binary).
-inline const host::Registry& registry() {
-  static const host::Registry r = [] {
-    host::Registry reg;
-    reg.discover({PRIORLAB_PLUGIN_DIR});
-    return reg;
-  }();
-  return r;
-}
-
 /// Creates plugin `name` of interface T with `options` validated against its declaration;
 /// `ctx` supplies the rest (data info, latent_dim, ...).
 template <class T>

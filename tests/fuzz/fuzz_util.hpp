@@ -12,18 +12,11 @@
 #include <string>
 
 #include "priorlab/error.hpp"
-#include "registry.hpp"
+#include "plugin_registry.hpp"
 
 namespace priorlab::fuzz {
 
-inline const host::Registry& registry() {
-  static const host::Registry r = [] {
-    host::Registry reg;
-    reg.discover({PRIORLAB_PLUGIN_DIR});
-    return reg;
-  }();
-  return r;
-}
+using test::registry;  // the test suite's (../plugin_registry.hpp)
 
 /// This process's scratch folder (created once, emptied by the caller as it likes).
 inline const std::filesystem::path& scratch() {
