@@ -144,7 +144,7 @@ int evaluate_one(const Registry& registry, Target& t, int threads, const std::at
   for (const auto& a : artefacts)
     if (std::find(summary["artefacts"].begin(), summary["artefacts"].end(), a) == summary["artefacts"].end())
       summary["artefacts"].push_back(a);
-  write_file_atomic((t.dir / "summary.json").string(), summary.dump(2) + "\n");
+  write_file_atomic((t.dir / "summary.json").string(), dump_json(summary));
   write_evaluation_events(t.dir, t.config.value("tensorboard", true), t.step, results, artefacts);
   std::cout << fmt::format("\nevaluated {} at step {} -> {}\n", p.name, t.step, t.dir.string());
   print_evaluations(results, artefacts, t.dir);

@@ -29,13 +29,11 @@ namespace fs = std::filesystem;
 
 namespace priorlab::host {
 
-namespace {
-
-// Invalid UTF-8 (an error message quoting a file name that is not UTF-8) is written as U+FFFD
-// rather than throwing in the middle of recording a failure.
 std::string dump_json(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
+
+namespace {
 
 void write_json(const fs::path& path, const nlohmann::json& j) { write_file_atomic(path.string(), dump_json(j)); }
 

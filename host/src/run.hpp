@@ -32,6 +32,11 @@ struct RunRequest {
   bool force = false;
 };
 
+/// How a run folder's JSON files (run.json, summary.json, config.json) are written: indented,
+/// one newline at the end, and invalid UTF-8 (an error message quoting a file name that is not
+/// UTF-8) as U+FFFD rather than an exception in the middle of recording a failure.
+std::string dump_json(const nlohmann::json& j);
+
 /// Loads, overrides and resolves a pipeline file (errors name the file and JSON path).
 nlohmann::json load_pipeline(const Registry& registry, const std::string& path, const std::vector<std::string>& overrides);
 
