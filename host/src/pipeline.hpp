@@ -54,7 +54,6 @@ class Provenance {
   void erase(const std::string& pointer);
   /// Who set the value at `pointer`, or its nearest enclosing value that is recorded ("" if none).
   std::string origin(const std::string& pointer) const;
-  bool empty() const { return by_pointer_.empty(); }
 
  private:
   std::map<std::string, std::string> by_pointer_;
