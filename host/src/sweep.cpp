@@ -174,172 +174,195 @@ std::vector<std::int64_t> parse_seed_list(const json& seeds, const std::string& 
   return out;
 }
 
+// The sweep's own keys: refuses any other, and reads the sweep's name and description.
+void read_sweep_header(SweepPlan& plan, const json& s, const std::string& source) {
+  if (!s.is_object())
+    throw Error("/",
+                fmt::format("expected a sweep object {{\"base\": ..., \"axes\": [...], \"seeds\": [...]}}, found {}",
+                            found(s)));
+  static const std::vector<std::string> keys{"name", "description", "base", "set", "axes", "seeds", "metrics"};
+  for (const auto& [k, v] : s.items())
+    if (std::find(keys.begin(), keys.end(), k) == keys.end())
+      throw Error("/" + pointer_escape(k),
+                  fmt::format("unknown key '{}' (expected: name, description, base, set, axes, seeds, metrics)", k));
+  plan.name = filesystem_safe(fs::path(source).stem().string());
+  if (s.contains("name")) {
+    if (!s["name"].is_string() || !is_safe_name(s["name"]))
+      throw Error("/name",
+                  fmt::format("expected a plain folder name (letters, digits, . _ + -), found {}", found(s["name"])));
+    plan.name = s["name"];
+  }
+  if (s.contains("description")) {
+    if (!s["description"].is_string())
+      throw Error("/description", fmt::format("expected a string, found {}", found(s["description"])));
+    plan.description = s["description"];
+  }
+}
+
+// The pipeline every run starts from: a file (its "extends" followed) or an inline object.
+void load_sweep_base(SweepPlan& plan, const json& s, const std::string& source, const fs::path& base_dir) {
+  if (!s.contains("base"))
+    throw Error("/", "missing \"base\": the pipeline every run starts from (an object, or a path)");
+  if (s["base"].is_string()) {
+    const fs::path p = fs::path(s["base"].get<std::string>());
+    plan.base_source = (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
+    try {
+      plan.base = load_pipeline_file(plan.base_source, &plan.provenance);
+    } catch (const Error& e) {
+      throw Error("/base", e.what());  // "/base: pendulum_base.json:3:4: malformed JSON: ..."
+    }
+    if (!plan.base.is_object())
+      throw Error("/base",
+                  fmt::format("{} holds a {}, expected a pipeline object", plan.base_source, plan.base.type_name()));
+  } else if (s["base"].is_object()) {
+    if (s["base"].contains("extends"))
+      throw Error("/base/extends", "an inline base cannot extend a file; give \"base\" the path of a file instead");
+    plan.base_source = "(inline)";
+    plan.base = s["base"];
+    plan.provenance.set("", plan.base, source + ": /base");
+  } else {
+    throw Error("/base", fmt::format("expected a pipeline object or a path to one, found {}", found(s["base"])));
+  }
+}
+
+// The sweep's "set": option values applied to the base, so to every run.
+void apply_sweep_set(SweepPlan& plan, const json& s, const std::string& source) {
+  if (!s.contains("set")) return;
+  if (!s["set"].is_object())
+    throw Error("/set", fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}", found(s["set"])));
+  for (const auto& [path, v] : s["set"].items()) {
+    const std::string where = "/set/" + pointer_escape(path);
+    set_option_path(plan.base, path, v, where);
+    plan.set_paths.push_back(option_pointer(path, where));
+    plan.provenance.set(plan.set_paths.back(), v, source + ": " + where);
+  }
+}
+
+// One value of `axis` (at `vat`): {"name": ..., "value": ..., "set": {...}}, or a bare value.
+SweepValue parse_axis_value(const json& v, const std::string& vat, const SweepAxis& axis) {
+  SweepValue value;
+  auto need_path = [&] {
+    if (axis.path.empty())
+      throw Error(vat, "this value says nothing about where it goes: give the axis a \"path\", or the value a \"set\"");
+  };
+  if (v.is_object() && !v.contains("plugin")) {
+    for (const auto& [k, x] : v.items())
+      if (k != "name" && k != "value" && k != "set")
+        throw Error(vat + "/" + pointer_escape(k),
+                    fmt::format("unknown key '{}' (expected: name, value, set; a plugin section goes in \"value\" "
+                                "or is written with its \"plugin\" key)",
+                                k));
+    if (!v.contains("name") || !v["name"].is_string() || !is_safe_name(v["name"]))
+      throw Error(vat + "/name", fmt::format("expected a short name (letters, digits, . _ + -), found {}",
+                                             v.contains("name") ? found(v["name"]) : "nothing"));
+    value.name = v["name"];
+    if (!v.contains("value") && !v.contains("set")) throw Error(vat, "expected \"value\" or \"set\" (or both)");
+    if (v.contains("value")) {
+      need_path();
+      value.sets.emplace_back(axis.path, v["value"]);
+    }
+    if (v.contains("set")) {
+      if (!v["set"].is_object())
+        throw Error(vat + "/set",
+                    fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}", found(v["set"])));
+      for (const auto& [path, x] : v["set"].items()) {
+        split_option_path(path, vat + "/set/" + pointer_escape(path));
+        value.sets.emplace_back(path, x);
+      }
+    }
+  } else {
+    // A bare value: a plugin section (named after its plugin) or a scalar / list (named by its text).
+    need_path();
+    if (v.is_object()) {
+      if (!v["plugin"].is_string())
+        throw Error(vat + "/plugin", fmt::format("expected a plugin name, found {}", found(v["plugin"])));
+      value.name = filesystem_safe(v["plugin"].get<std::string>());
+    } else {
+      value.name = filesystem_safe(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    value.sets.emplace_back(axis.path, v);
+  }
+  return value;
+}
+
+// One axis (at `at`): its path, its name (unique among the axes `before` it) and its values.
+SweepAxis parse_sweep_axis(const json& a, const std::string& at, const std::vector<SweepAxis>& before, bool has_seeds) {
+  if (!a.is_object())
+    throw Error(
+        at, fmt::format("expected an axis {{\"name\": ..., \"path\": ..., \"values\": [...]}}, found {}", found(a)));
+  for (const auto& [k, v] : a.items())
+    if (k != "name" && k != "path" && k != "values")
+      throw Error(at + "/" + pointer_escape(k), fmt::format("unknown key '{}' (expected: name, path, values)", k));
+  SweepAxis axis;
+  if (a.contains("path")) {
+    if (!a["path"].is_string() || a["path"].get<std::string>().empty())
+      throw Error(at + "/path", fmt::format("expected an option path such as \"/prior\" or \"training.seed\", found {}",
+                                            found(a["path"])));
+    axis.path = a["path"];
+    split_option_path(axis.path, at + "/path");
+  }
+  if (a.contains("name")) {
+    if (!a["name"].is_string() || !is_safe_name(a["name"]))
+      throw Error(at + "/name",
+                  fmt::format("expected a short name (letters, digits, . _ + -), found {}", found(a["name"])));
+    axis.name = a["name"];
+  } else if (!axis.path.empty()) {
+    axis.name = filesystem_safe(split_option_path(axis.path, at + "/path").back());
+  } else {
+    throw Error(at, "missing \"name\" (or a \"path\" to name the axis after)");
+  }
+  if (axis.name == "seed" && has_seeds)
+    throw Error(at + "/name", "'seed' is the name of the seeds axis; give this axis another name");
+  for (const auto& other : before)
+    if (other.name == axis.name) throw Error(at + "/name", fmt::format("a second axis named '{}'", axis.name));
+  if (!a.contains("values") || !a["values"].is_array() || a["values"].empty())
+    throw Error(at + "/values", fmt::format("expected a non-empty list of values, found {}",
+                                            a.contains("values") ? found(a["values"]) : "nothing"));
+  for (size_t j = 0; j < a["values"].size(); ++j) {
+    const std::string vat = fmt::format("{}/values/{}", at, j);
+    SweepValue value = parse_axis_value(a["values"][j], vat, axis);
+    for (const auto& other : axis.values)
+      if (other.name == value.name)
+        throw Error(vat,
+                    fmt::format("a second value named '{}' on axis '{}': give one a \"name\"", value.name, axis.name));
+    axis.values.push_back(std::move(value));
+  }
+  return axis;
+}
+
+// The sweep's "axes", in order.
+void parse_sweep_axes(SweepPlan& plan, const json& s) {
+  if (!s.contains("axes")) return;
+  if (!s["axes"].is_array()) throw Error("/axes", fmt::format("expected a list of axes, found {}", found(s["axes"])));
+  for (size_t i = 0; i < s["axes"].size(); ++i)
+    plan.axes.push_back(parse_sweep_axis(s["axes"][i], fmt::format("/axes/{}", i), plan.axes, s.contains("seeds")));
+}
+
+// The sweep's "metrics": the comparison table's columns.
+void parse_sweep_metrics(SweepPlan& plan, const json& s) {
+  if (!s.contains("metrics")) return;
+  if (!s["metrics"].is_array())
+    throw Error("/metrics", fmt::format("expected a list of metric names, found {}", found(s["metrics"])));
+  for (size_t i = 0; i < s["metrics"].size(); ++i) {
+    if (!s["metrics"][i].is_string())
+      throw Error(fmt::format("/metrics/{}", i),
+                  fmt::format("expected a metric name, found {}", found(s["metrics"][i])));
+    plan.metrics.push_back(s["metrics"][i]);
+  }
+}
+
 }  // namespace
 
 SweepPlan expand_sweep(const json& s, const std::string& source, const fs::path& base_dir) {
   SweepPlan plan;
   plan.source = source;
   try {
-    if (!s.is_object())
-      throw Error("/",
-                  fmt::format("expected a sweep object {{\"base\": ..., \"axes\": [...], \"seeds\": [...]}}, found {}",
-                              found(s)));
-    static const std::vector<std::string> keys{"name", "description", "base", "set", "axes", "seeds", "metrics"};
-    for (const auto& [k, v] : s.items())
-      if (std::find(keys.begin(), keys.end(), k) == keys.end())
-        throw Error("/" + pointer_escape(k),
-                    fmt::format("unknown key '{}' (expected: name, description, base, set, axes, seeds, metrics)", k));
-    plan.name = filesystem_safe(fs::path(source).stem().string());
-    if (s.contains("name")) {
-      if (!s["name"].is_string() || !is_safe_name(s["name"]))
-        throw Error("/name",
-                    fmt::format("expected a plain folder name (letters, digits, . _ + -), found {}", found(s["name"])));
-      plan.name = s["name"];
-    }
-    if (s.contains("description")) {
-      if (!s["description"].is_string())
-        throw Error("/description", fmt::format("expected a string, found {}", found(s["description"])));
-      plan.description = s["description"];
-    }
-    if (!s.contains("base"))
-      throw Error("/", "missing \"base\": the pipeline every run starts from (an object, or a path)");
-    if (s["base"].is_string()) {
-      const fs::path p = fs::path(s["base"].get<std::string>());
-      plan.base_source = (p.is_absolute() ? p : base_dir / p).lexically_normal().string();
-      try {
-        plan.base = load_pipeline_file(plan.base_source, &plan.provenance);
-      } catch (const Error& e) {
-        throw Error("/base", e.what());  // "/base: pendulum_base.json:3:4: malformed JSON: ..."
-      }
-      if (!plan.base.is_object())
-        throw Error("/base",
-                    fmt::format("{} holds a {}, expected a pipeline object", plan.base_source, plan.base.type_name()));
-    } else if (s["base"].is_object()) {
-      if (s["base"].contains("extends"))
-        throw Error("/base/extends", "an inline base cannot extend a file; give \"base\" the path of a file instead");
-      plan.base_source = "(inline)";
-      plan.base = s["base"];
-      plan.provenance.set("", plan.base, source + ": /base");
-    } else {
-      throw Error("/base", fmt::format("expected a pipeline object or a path to one, found {}", found(s["base"])));
-    }
-    if (s.contains("set")) {
-      if (!s["set"].is_object())
-        throw Error("/set",
-                    fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}", found(s["set"])));
-      for (const auto& [path, v] : s["set"].items()) {
-        const std::string where = "/set/" + pointer_escape(path);
-        set_option_path(plan.base, path, v, where);
-        plan.set_paths.push_back(option_pointer(path, where));
-        plan.provenance.set(plan.set_paths.back(), v, source + ": " + where);
-      }
-    }
-    if (s.contains("axes")) {
-      if (!s["axes"].is_array())
-        throw Error("/axes", fmt::format("expected a list of axes, found {}", found(s["axes"])));
-      for (size_t i = 0; i < s["axes"].size(); ++i) {
-        const json& a = s["axes"][i];
-        const std::string at = fmt::format("/axes/{}", i);
-        if (!a.is_object())
-          throw Error(at, fmt::format("expected an axis {{\"name\": ..., \"path\": ..., \"values\": [...]}}, found {}",
-                                      found(a)));
-        for (const auto& [k, v] : a.items())
-          if (k != "name" && k != "path" && k != "values")
-            throw Error(at + "/" + pointer_escape(k),
-                        fmt::format("unknown key '{}' (expected: name, path, values)", k));
-        SweepAxis axis;
-        if (a.contains("path")) {
-          if (!a["path"].is_string() || a["path"].get<std::string>().empty())
-            throw Error(at + "/path",
-                        fmt::format("expected an option path such as \"/prior\" or \"training.seed\", found {}",
-                                    found(a["path"])));
-          axis.path = a["path"];
-          split_option_path(axis.path, at + "/path");
-        }
-        if (a.contains("name")) {
-          if (!a["name"].is_string() || !is_safe_name(a["name"]))
-            throw Error(at + "/name",
-                        fmt::format("expected a short name (letters, digits, . _ + -), found {}", found(a["name"])));
-          axis.name = a["name"];
-        } else if (!axis.path.empty()) {
-          axis.name = filesystem_safe(split_option_path(axis.path, at + "/path").back());
-        } else {
-          throw Error(at, "missing \"name\" (or a \"path\" to name the axis after)");
-        }
-        if (axis.name == "seed" && s.contains("seeds"))
-          throw Error(at + "/name", "'seed' is the name of the seeds axis; give this axis another name");
-        for (const auto& other : plan.axes)
-          if (other.name == axis.name) throw Error(at + "/name", fmt::format("a second axis named '{}'", axis.name));
-        if (!a.contains("values") || !a["values"].is_array() || a["values"].empty())
-          throw Error(at + "/values", fmt::format("expected a non-empty list of values, found {}",
-                                                  a.contains("values") ? found(a["values"]) : "nothing"));
-        for (size_t j = 0; j < a["values"].size(); ++j) {
-          const json& v = a["values"][j];
-          const std::string vat = fmt::format("{}/values/{}", at, j);
-          SweepValue value;
-          auto need_path = [&] {
-            if (axis.path.empty())
-              throw Error(
-                  vat, "this value says nothing about where it goes: give the axis a \"path\", or the value a \"set\"");
-          };
-          if (v.is_object() && !v.contains("plugin")) {
-            for (const auto& [k, x] : v.items())
-              if (k != "name" && k != "value" && k != "set")
-                throw Error(
-                    vat + "/" + pointer_escape(k),
-                    fmt::format("unknown key '{}' (expected: name, value, set; a plugin section goes in \"value\" "
-                                "or is written with its \"plugin\" key)",
-                                k));
-            if (!v.contains("name") || !v["name"].is_string() || !is_safe_name(v["name"]))
-              throw Error(vat + "/name", fmt::format("expected a short name (letters, digits, . _ + -), found {}",
-                                                     v.contains("name") ? found(v["name"]) : "nothing"));
-            value.name = v["name"];
-            if (!v.contains("value") && !v.contains("set")) throw Error(vat, "expected \"value\" or \"set\" (or both)");
-            if (v.contains("value")) {
-              need_path();
-              value.sets.emplace_back(axis.path, v["value"]);
-            }
-            if (v.contains("set")) {
-              if (!v["set"].is_object())
-                throw Error(vat + "/set", fmt::format("expected an object {{\"/option/path\": value, ...}}, found {}",
-                                                      found(v["set"])));
-              for (const auto& [path, x] : v["set"].items()) {
-                split_option_path(path, vat + "/set/" + pointer_escape(path));
-                value.sets.emplace_back(path, x);
-              }
-            }
-          } else {
-            // A bare value: a plugin section (named after its plugin) or a scalar / list (named by its text).
-            need_path();
-            if (v.is_object()) {
-              if (!v["plugin"].is_string())
-                throw Error(vat + "/plugin", fmt::format("expected a plugin name, found {}", found(v["plugin"])));
-              value.name = filesystem_safe(v["plugin"].get<std::string>());
-            } else {
-              value.name = filesystem_safe(v.is_string() ? v.get<std::string>() : v.dump());
-            }
-            value.sets.emplace_back(axis.path, v);
-          }
-          for (const auto& other : axis.values)
-            if (other.name == value.name)
-              throw Error(vat, fmt::format("a second value named '{}' on axis '{}': give one a \"name\"", value.name,
-                                           axis.name));
-          axis.values.push_back(std::move(value));
-        }
-        plan.axes.push_back(std::move(axis));
-      }
-    }
+    read_sweep_header(plan, s, source);
+    load_sweep_base(plan, s, source, base_dir);
+    apply_sweep_set(plan, s, source);
+    parse_sweep_axes(plan, s);
     if (s.contains("seeds")) plan.seeds = parse_seed_list(s["seeds"], "/seeds");
-    if (s.contains("metrics")) {
-      if (!s["metrics"].is_array())
-        throw Error("/metrics", fmt::format("expected a list of metric names, found {}", found(s["metrics"])));
-      for (size_t i = 0; i < s["metrics"].size(); ++i) {
-        if (!s["metrics"][i].is_string())
-          throw Error(fmt::format("/metrics/{}", i),
-                      fmt::format("expected a metric name, found {}", found(s["metrics"][i])));
-        plan.metrics.push_back(s["metrics"][i]);
-      }
-    }
+    parse_sweep_metrics(plan, s);
   } catch (const Error& e) {
     throw e.located(source);
   }
@@ -510,26 +533,38 @@ json plan_record(const SweepPlan& plan, const SweepRequest& req) {
   return plan_json;
 }
 
-// `sweep FILE --emit slurm`: the scripts of a job array (see sweep.hpp). Every path in them is
-// absolute, and each task starts in this working directory, so that a pipeline's relative
-// paths (data/) mean what they mean here.
-int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& dir_in, std::int64_t threads) {
-  const fs::path dir = fs::absolute(dir_in).lexically_normal();
-  const fs::path scripts = dir / "slurm";
-  fs::create_directories(scripts);
-  fs::create_directories(dir / "logs");
-  write_file_atomic((dir / "sweep.json").string(), plan_record(plan, req).dump(2) + "\n");
-  const std::string exe = self_executable();
-  std::string prefix = shell_quote(exe);
-  for (const auto& p : req.plugin_paths) prefix += " --plugin-path " + shell_quote(fs::absolute(p).string());
-  std::string flags = " --out " + shell_quote(dir.string());
-  for (const auto& o : req.overrides) flags += " --set " + shell_quote(o);
-  for (const auto& o : req.only) flags += " --only " + shell_quote(o);
-  if (!req.seeds.empty()) flags += " --seeds " + shell_quote(req.seeds);
-  const std::string cwd = fs::current_path().string();
-  const std::string n = std::to_string(plan.runs.size());
-  const std::string job = "priorlab-" + filesystem_safe(plan.name);
+// What the Slurm scripts of a sweep share: absolute paths, the command that runs priorlab, its flags.
+struct SlurmScripts {
+  fs::path dir;        // the sweep's folder, absolute
+  fs::path scripts;    // DIR/slurm
+  std::string prefix;  // the executable and its --plugin-path flags, quoted
+  std::string flags;   // --out, --set, --only, --seeds, quoted
+  std::string cwd;     // where each task starts
+  std::string n;       // the number of runs
+  std::string job;     // the job name
+};
 
+// The shared parts of the scripts of `plan`, whose folder is `dir` (absolute).
+SlurmScripts slurm_scripts(const SweepPlan& plan, const SweepRequest& req, const fs::path& dir) {
+  SlurmScripts s;
+  s.dir = dir;
+  s.scripts = dir / "slurm";
+  const std::string exe = self_executable();
+  s.prefix = shell_quote(exe);
+  for (const auto& p : req.plugin_paths) s.prefix += " --plugin-path " + shell_quote(fs::absolute(p).string());
+  s.flags = " --out " + shell_quote(dir.string());
+  for (const auto& o : req.overrides) s.flags += " --set " + shell_quote(o);
+  for (const auto& o : req.only) s.flags += " --only " + shell_quote(o);
+  if (!req.seeds.empty()) s.flags += " --seeds " + shell_quote(req.seeds);
+  s.cwd = fs::current_path().string();
+  s.n = std::to_string(plan.runs.size());
+  s.job = "priorlab-" + filesystem_safe(plan.name);
+  return s;
+}
+
+// array.sbatch: one array task per run, each running `sweep FILE --run NAME` with the sweep's flags.
+std::string slurm_array_script(const SweepPlan& plan, const SweepRequest& req, const SlurmScripts& s,
+                               std::int64_t threads) {
   std::string array = fmt::format(
       "#!/bin/bash\n"
       "# Sweep {name}: {n} runs as a Slurm job array, one task per run. Written by `priorlab sweep {file} --emit "
@@ -547,9 +582,10 @@ int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& d
       "#SBATCH --signal=TERM@120\n"
       "set -euo pipefail\n"
       "runs=(\n",
-      fmt::arg("name", plan.name), fmt::arg("n", n), fmt::arg("file", req.path), fmt::arg("version", PRIORLAB_VERSION_STRING),
-      fmt::arg("submit", shell_quote((scripts / "submit.sh").string())), fmt::arg("job", job),
-      fmt::arg("last", plan.runs.size() - 1), fmt::arg("threads", threads), fmt::arg("logs", (dir / "logs").string()));
+      fmt::arg("name", plan.name), fmt::arg("n", s.n), fmt::arg("file", req.path),
+      fmt::arg("version", PRIORLAB_VERSION_STRING), fmt::arg("submit", shell_quote((s.scripts / "submit.sh").string())),
+      fmt::arg("job", s.job), fmt::arg("last", plan.runs.size() - 1), fmt::arg("threads", threads),
+      fmt::arg("logs", (s.dir / "logs").string()));
   for (const auto& r : plan.runs) array += "  " + shell_quote(r.name) + "\n";
   array += fmt::format(
       ")\n"
@@ -560,15 +596,20 @@ int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& d
       "launcher=()\n"
       "if [ -n \"${{SLURM_JOB_ID:-}}\" ] && command -v srun > /dev/null; then launcher=(srun --kill-on-bad-exit=1); fi\n"
       "exec \"${{launcher[@]}}\" {prefix} sweep {file}{flags} --run \"${{runs[$task]}}\"\n",
-      fmt::arg("last", plan.runs.size() - 1), fmt::arg("n", n), fmt::arg("cwd", shell_quote(cwd)),
-      fmt::arg("prefix", prefix), fmt::arg("file", shell_quote(fs::absolute(req.path).string())), fmt::arg("flags", flags));
+      fmt::arg("last", plan.runs.size() - 1), fmt::arg("n", s.n), fmt::arg("cwd", shell_quote(s.cwd)),
+      fmt::arg("prefix", s.prefix), fmt::arg("file", shell_quote(fs::absolute(req.path).string())),
+      fmt::arg("flags", s.flags));
+  return array;
+}
 
+// compare.sbatch: `priorlab compare DIR` once the array has ended.
+std::string slurm_compare_script(const SweepPlan& plan, const SweepRequest& req, const SlurmScripts& s) {
   std::string metrics;
   if (!req.metrics.empty()) {
     for (const auto& m : req.metrics) metrics += (metrics.empty() ? "" : ",") + m;
     metrics = " --metrics " + shell_quote(metrics);
   }
-  const std::string compare = fmt::format(
+  return fmt::format(
       "#!/bin/bash\n"
       "# The comparison of sweep {name} once its array has ended (submit.sh makes it wait for the array).\n"
       "#SBATCH --job-name={job}-compare\n"
@@ -578,18 +619,38 @@ int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& d
       "set -euo pipefail\n"
       "cd {cwd}\n"
       "exec {prefix} compare {dir}{metrics}\n",
-      fmt::arg("name", plan.name), fmt::arg("job", job), fmt::arg("logs", (dir / "logs").string()),
-      fmt::arg("cwd", shell_quote(cwd)), fmt::arg("prefix", prefix), fmt::arg("dir", shell_quote(dir.string())),
+      fmt::arg("name", plan.name), fmt::arg("job", s.job), fmt::arg("logs", (s.dir / "logs").string()),
+      fmt::arg("cwd", shell_quote(s.cwd)), fmt::arg("prefix", s.prefix), fmt::arg("dir", shell_quote(s.dir.string())),
       fmt::arg("metrics", metrics));
-  const std::string submit = fmt::format(
+}
+
+// submit.sh: submits the array, then the comparison after every task has ended.
+std::string slurm_submit_script(const SweepPlan& plan, const SlurmScripts& s) {
+  return fmt::format(
       "#!/bin/bash\n"
       "# Submits sweep {name}: the job array, then its comparison after every task has ended.\n"
       "set -euo pipefail\n"
       "array=$(sbatch --parsable {array})\n"
       "echo \"sweep {name}: job array ${{array%%;*}} ({n} tasks)\"\n"
       "sbatch --dependency=afterany:${{array%%;*}} {compare}\n",
-      fmt::arg("name", plan.name), fmt::arg("n", n), fmt::arg("array", shell_quote((scripts / "array.sbatch").string())),
-      fmt::arg("compare", shell_quote((scripts / "compare.sbatch").string())));
+      fmt::arg("name", plan.name), fmt::arg("n", s.n),
+      fmt::arg("array", shell_quote((s.scripts / "array.sbatch").string())),
+      fmt::arg("compare", shell_quote((s.scripts / "compare.sbatch").string())));
+}
+
+// `sweep FILE --emit slurm`: the scripts of a job array (see sweep.hpp). Every path in them is
+// absolute, and each task starts in this working directory, so that a pipeline's relative
+// paths (data/) mean what they mean here.
+int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& dir_in, std::int64_t threads) {
+  const fs::path dir = fs::absolute(dir_in).lexically_normal();
+  const fs::path scripts = dir / "slurm";
+  fs::create_directories(scripts);
+  fs::create_directories(dir / "logs");
+  write_file_atomic((dir / "sweep.json").string(), plan_record(plan, req).dump(2) + "\n");
+  const SlurmScripts s = slurm_scripts(plan, req, dir);
+  const std::string array = slurm_array_script(plan, req, s, threads);
+  const std::string compare = slurm_compare_script(plan, req, s);
+  const std::string submit = slurm_submit_script(plan, s);
   for (const auto& [file, text] : {std::pair<std::string, std::string>{"array.sbatch", array},
                                    {"compare.sbatch", compare}, {"submit.sh", submit}}) {
     write_file_atomic((scripts / file).string(), text);
@@ -604,21 +665,33 @@ int emit_slurm(const SweepPlan& plan, const SweepRequest& req, const fs::path& d
   return kOk;
 }
 
+// Seconds from `t` to now.
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
 
-}  // namespace
+// The base's own training.threads when it sets a positive count, else 0 (the sweep sets them).
+std::int64_t base_threads(const SweepPlan& plan) {
+  const json& base = plan.base;
+  const bool user_threads = base.contains("training") && base["training"].is_object() &&
+                            base["training"].value("threads", json(0)).is_number_integer() &&
+                            base["training"].value("threads", json(0)).get<std::int64_t>() > 0;
+  return user_threads ? base["training"]["threads"].get<std::int64_t>() : 0;
+}
 
-int run_sweep(const Registry& registry, const SweepRequest& req, const std::atomic<bool>* stop) {
-  // 1. Expand and validate everything before touching the disk.
+// Step 1, plan: the sweep file expanded, with --seeds and --only applied; at least one run.
+SweepPlan load_selected_plan(const SweepRequest& req) {
   if (req.jobs < 1) throw Error("--jobs", fmt::format("expected an integer >= 1, found {}", req.jobs));
   SweepPlan plan = load_sweep(req.path);
   if (!req.seeds.empty()) set_sweep_seeds(plan, req.seeds);
   for (const auto& o : req.only) filter_sweep(plan, o);
   if (plan.runs.empty()) throw Error(req.path, "the sweep selects no runs");
-  const fs::path dir = req.out_dir.empty() ? fs::path("runs") / plan.name : fs::path(req.out_dir);
+  return plan;
+}
 
-  const bool user_threads = plan.base.contains("training") && plan.base["training"].is_object() &&
-                            plan.base["training"].value("threads", json(0)).is_number_integer() &&
-                            plan.base["training"].value("threads", json(0)).get<std::int64_t>() > 0;
+// Step 1, validate: every run's pipeline resolved, with the --set overrides after its axis values;
+// one job per run of `plan` (which must outlive them), in the plan's order.
+std::vector<Job> resolve_jobs(const Registry& registry, const SweepRequest& req, const SweepPlan& plan) {
   std::vector<Job> jobs(plan.runs.size());
   for (size_t i = 0; i < plan.runs.size(); ++i) {
     const SweepRun& r = plan.runs[i];
@@ -636,129 +709,147 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     if (r.seed) raw["seed"] = *r.seed;
     jobs[i].run = &r;
     jobs[i].slot = i;
-    jobs[i].config =
-        resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name, &provenance);
+    jobs[i].config = resolve_pipeline(registry, raw, fmt::format("{}: run {}", req.path, r.name), r.name, &provenance);
   }
+  return jobs;
+}
 
-  if (!req.emit.empty()) {
-    if (req.emit != "slurm") throw Error("--emit", fmt::format("expected slurm, found \"{}\"", req.emit));
-    if (!req.run.empty()) throw Error("--emit", "writes the scripts of every run: leave out --run");
-    return emit_slurm(plan, req, dir,
-                      user_threads ? plan.base["training"]["threads"].get<std::int64_t>() : std::int64_t{1});
+// --run NAME: keeps the job of that run alone; throws when the plan has no such run.
+void keep_only_run(std::vector<Job>& jobs, const std::string& name) {
+  const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.run->name == name; });
+  if (it == jobs.end()) {
+    std::string names;
+    for (size_t i = 0; i < jobs.size() && i < 5; ++i) names += (i ? ", " : "") + jobs[i].run->name;
+    throw Error("--run " + name, fmt::format("the sweep plans no run of that name ({} runs: {}{})", jobs.size(), names,
+                                             jobs.size() > 5 ? ", ..." : ""));
   }
-  if (!req.run.empty()) {
-    // One array task: this run alone, and nothing of the sweep's own state (other tasks run
-    // beside it); the others are not read.
-    const auto it = std::find_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.run->name == req.run; });
-    if (it == jobs.end()) {
-      std::string names;
-      for (size_t i = 0; i < jobs.size() && i < 5; ++i) names += (i ? ", " : "") + jobs[i].run->name;
-      throw Error("--run " + req.run, fmt::format("the sweep plans no run of that name ({} runs: {}{})", jobs.size(),
-                                                  names, jobs.size() > 5 ? ", ..." : ""));
-    }
-    Job one = std::move(*it);
-    jobs.clear();
-    jobs.push_back(std::move(one));
-  }
+  Job one = std::move(*it);
+  jobs.clear();
+  jobs.push_back(std::move(one));
+}
 
-  // 2. What each run needs: skip, start, replace or resume.
+// Why an existing run folder (its config.json and run.json) does not hold `config`, or "" when it does.
+std::string run_dir_conflict(const json& existing, const json& status, const json& config) {
+  if (!existing.is_object() || !status.is_object())
+    return "exists but is not a run directory (no config.json or run.json)";
+  if (run_identity(existing) == run_identity(config)) return "";
+  const json diff = json::diff(run_identity(existing), run_identity(config));
+  const std::string path = diff.empty() ? "/" : diff[0].value("path", "/");
+  const json::json_pointer p(path);
+  return fmt::format("holds a different pipeline ({}: {} in the run, {} in the sweep)", path,
+                     existing.contains(p) ? existing.at(p).dump() : "nothing",
+                     config.contains(p) ? config.at(p).dump() : "nothing");
+}
+
+// Step 2, skip or resume: sets what `job` needs from its folder under `dir` (none: it runs).
+void decide_action(const Registry& registry, bool force, const fs::path& dir, Job& job) {
   std::error_code ec;
-  for (auto& job : jobs) {
-    const fs::path run_dir = dir / job.run->name;
-    if (!fs::exists(run_dir, ec)) continue;
-    json existing = read_json_or_null(run_dir / "config.json");
-    // Resolved again under this build's defaults: a run written before an option existed (its
-    // config.json has no key for it) holds the same pipeline as the sweep's run.
-    if (existing.is_object()) {
-      try {
-        existing = resolve_pipeline(registry, existing, (run_dir / "config.json").string(), job.run->name);
-      } catch (const Error&) {
-        // Left as it is: it differs, and the message below names where.
-      }
-    }
-    const json status = read_json_or_null(run_dir / "run.json");
-    std::string conflict;
-    if (!existing.is_object() || !status.is_object()) {
-      conflict = "exists but is not a run directory (no config.json or run.json)";
-    } else if (run_identity(existing) != run_identity(job.config)) {
-      const json diff = json::diff(run_identity(existing), run_identity(job.config));
-      const std::string path = diff.empty() ? "/" : diff[0].value("path", "/");
-      const json::json_pointer p(path);
-      conflict = fmt::format("holds a different pipeline ({}: {} in the run, {} in the sweep)", path,
-                             existing.contains(p) ? existing.at(p).dump() : "nothing",
-                             job.config.contains(p) ? job.config.at(p).dump() : "nothing");
-    }
-    if (!conflict.empty()) {
-      if (!req.force)
-        throw Error(run_dir.string(), conflict + "; use another --out, or --force to run it again from the start");
-      job.action = Action::kReplace;
-      continue;
-    }
-    const std::string st = status.value("status", "");
-    if (st == "completed" && fs::exists(run_dir / "summary.json", ec)) {
-      job.action = Action::kSkip;
-    } else if (st == "failed") {
-      job.action = Action::kReplace;  // a failed run starts again from step 0
-    } else {
-      job.action = Action::kResume;  // created, running (killed), interrupted: continue from its checkpoint
-      // The step it resumes from is its newest checkpoint on disk (what `resume` loads), not
-      // run.json's step, which a killed run wrote when its session began.
-      const auto checkpoints = list_checkpoints((run_dir / "checkpoints").string());
-      job.resume_step = checkpoints.empty() ? 0 : checkpoints.back().first;
+  const fs::path run_dir = dir / job.run->name;
+  if (!fs::exists(run_dir, ec)) return;
+  json existing = read_json_or_null(run_dir / "config.json");
+  // Resolved again under this build's defaults: a run written before an option existed (its
+  // config.json has no key for it) holds the same pipeline as the sweep's run.
+  if (existing.is_object()) {
+    try {
+      existing = resolve_pipeline(registry, existing, (run_dir / "config.json").string(), job.run->name);
+    } catch (const Error&) {
+      // Left as it is: it differs, and the message below names where.
     }
   }
+  const json status = read_json_or_null(run_dir / "run.json");
+  const std::string conflict = run_dir_conflict(existing, status, job.config);
+  if (!conflict.empty()) {
+    if (!force)
+      throw Error(run_dir.string(), conflict + "; use another --out, or --force to run it again from the start");
+    job.action = Action::kReplace;
+    return;
+  }
+  const std::string st = status.value("status", "");
+  if (st == "completed" && fs::exists(run_dir / "summary.json", ec)) {
+    job.action = Action::kSkip;
+  } else if (st == "failed") {
+    job.action = Action::kReplace;  // a failed run starts again from step 0
+  } else {
+    job.action = Action::kResume;  // created, running (killed), interrupted: continue from its checkpoint
+    // The step it resumes from is its newest checkpoint on disk (what `resume` loads), not
+    // run.json's step, which a killed run wrote when its session began.
+    const auto checkpoints = list_checkpoints((run_dir / "checkpoints").string());
+    job.resume_step = checkpoints.empty() ? 0 : checkpoints.back().first;
+  }
+}
 
-  if (req.dry_run) {
-    std::cout << fmt::format("sweep {}: {} runs -> {} (dry run: nothing is started or written)\n", plan.name,
-                             jobs.size(), dir.string());
-    for (const auto& job : jobs) {
-      const char* what = job.action == Action::kSkip      ? "skip (completed)"
-                         : job.action == Action::kResume  ? "resume"
-                         : job.action == Action::kReplace ? "run again from the start"
-                                                          : "run";
-      std::cout << fmt::format("  {:<26} {}\n", what, job.run->name);
-    }
-    std::cout.flush();
+// --dry-run: what each run would do; returns kOk.
+int print_dry_run(const SweepPlan& plan, const fs::path& dir, const std::vector<Job>& jobs) {
+  std::cout << fmt::format("sweep {}: {} runs -> {} (dry run: nothing is started or written)\n", plan.name, jobs.size(),
+                           dir.string());
+  for (const auto& job : jobs) {
+    const char* what = job.action == Action::kSkip      ? "skip (completed)"
+                       : job.action == Action::kResume  ? "resume"
+                       : job.action == Action::kReplace ? "run again from the start"
+                                                        : "run";
+    std::cout << fmt::format("  {:<26} {}\n", what, job.run->name);
+  }
+  std::cout.flush();
+  return kOk;
+}
+
+// --run NAME: the one run of an array task, in this process: skipped, resumed or (re)started.
+int run_task(const Registry& registry, const SweepPlan& plan, const fs::path& dir, const Job& job, bool user_threads,
+             const std::atomic<bool>* stop) {
+  const fs::path run_dir = dir / job.run->name;
+  const auto launch = launch_from_environment();
+  const bool writer = !launch || launch->rank == 0;
+  auto say = [&](const std::string& what) {
+    if (writer) std::cout << fmt::format("sweep {} task {}: {}", plan.name, job.run->name, what) << std::endl;
+  };
+  if (job.action == Action::kSkip) {
+    say("completed already (skipped)");
     return kOk;
   }
-
-  if (!req.run.empty()) {
-    const Job& job = jobs.front();
-    const fs::path run_dir = dir / job.run->name;
-    const auto launch = launch_from_environment();
-    const bool writer = !launch || launch->rank == 0;
-    auto say = [&](const std::string& what) {
-      if (writer) std::cout << fmt::format("sweep {} task {}: {}", plan.name, job.run->name, what) << std::endl;
-    };
-    if (job.action == Action::kSkip) {
-      say("completed already (skipped)");
-      return kOk;
-    }
-    if (job.action == Action::kResume) {
-      say(fmt::format("resuming from its checkpoint at step {}", job.resume_step));
-      return resume_run(registry, run_dir.string(), {}, stop);
-    }
-    fs::create_directories(dir / "pipelines");
-    json config = job.config;
-    if (!user_threads) config["training"]["threads"] = usable_cores();  // the task's allocation
-    // Every rank of a data-parallel task writes the same file, atomically.
-    const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
-    write_file_atomic(pipeline.string(), config.dump(2) + "\n");
-    say(job.action == Action::kReplace ? "from the start, replacing the old run" : "starting");
-    RunRequest run;
-    run.config_path = pipeline.string();
-    run.out_dir = dir.string();
-    run.name = job.run->name;
-    run.force = job.action == Action::kReplace;
-    return run_pipeline(registry, run, stop);
+  if (job.action == Action::kResume) {
+    say(fmt::format("resuming from its checkpoint at step {}", job.resume_step));
+    return resume_run(registry, run_dir.string(), {}, stop);
   }
+  fs::create_directories(dir / "pipelines");
+  json config = job.config;
+  if (!user_threads) config["training"]["threads"] = usable_cores();  // the task's allocation
+  // Every rank of a data-parallel task writes the same file, atomically.
+  const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
+  write_file_atomic(pipeline.string(), config.dump(2) + "\n");
+  say(job.action == Action::kReplace ? "from the start, replacing the old run" : "starting");
+  RunRequest run;
+  run.config_path = pipeline.string();
+  run.out_dir = dir.string();
+  run.name = job.run->name;
+  run.force = job.action == Action::kReplace;
+  return run_pipeline(registry, run, stop);
+}
 
-  // 3. The folder, its lock, the plan and the state.
-  fs::create_directories(dir);
-  FolderLock lock(dir);
+// DIR/status.json: the state of every run of a local sweep, written again at each change.
+struct SweepStatus {
+  fs::path dir;
+  json state;
+
+  // Counts the runs by status and writes status.json.
+  void save() {
+    json counts = json::object();
+    for (const auto& r : state["runs"])
+      counts[r["status"].get<std::string>()] = counts.value(r["status"].get<std::string>(), 0) + 1;
+    state["counts"] = counts;
+    state["updated"] = now_iso();
+    write_file_atomic((dir / "status.json").string(), state.dump(2) + "\n");
+  }
+};
+
+// Step 3, under the folder's lock: logs/, pipelines/, sweep.json and the first status.json
+// (skipped runs completed, the others pending).
+SweepStatus open_sweep_folder(const SweepPlan& plan, const SweepRequest& req, const fs::path& dir,
+                              const std::vector<Job>& jobs) {
   fs::create_directories(dir / "logs");
   fs::create_directories(dir / "pipelines");
-  json state = {
+  SweepStatus status;
+  status.dir = dir;
+  status.state = {
       {"name", plan.name}, {"description", plan.description}, {"started", now_iso()}, {"runs", json::array()}};
   for (const auto& job : jobs) {
     json axes = json::object();
@@ -767,160 +858,220 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     if (job.run->seed) entry["seed"] = *job.run->seed;
     entry["status"] = job.action == Action::kSkip ? "completed" : "pending";
     if (job.action == Action::kSkip) entry["skipped"] = true;
-    state["runs"].push_back(entry);
+    status.state["runs"].push_back(entry);
   }
   write_file_atomic((dir / "sweep.json").string(), plan_record(plan, req).dump(2) + "\n");
-  auto save_state = [&] {
-    json counts = json::object();
-    for (const auto& r : state["runs"])
-      counts[r["status"].get<std::string>()] = counts.value(r["status"].get<std::string>(), 0) + 1;
-    state["counts"] = counts;
-    state["updated"] = now_iso();
-    write_file_atomic((dir / "status.json").string(), state.dump(2) + "\n");
-  };
-  save_state();
+  status.save();
+  return status;
+}
 
-  // 4. Run what is missing, seed by seed (every combination's first seed before any second).
+// The runs to start, seed by seed (every combination's first seed before any second).
+std::vector<Job*> runs_to_start(std::vector<Job>& jobs) {
   std::vector<Job*> todo;
   for (auto& job : jobs)
     if (job.action != Action::kSkip) todo.push_back(&job);
   std::stable_sort(todo.begin(), todo.end(),
                    [](const Job* a, const Job* b) { return a->run->seed.value_or(0) < b->run->seed.value_or(0); });
-  const size_t skipped = jobs.size() - todo.size();
+  return todo;
+}
+
+// A run's child process: its command line, and what its start line adds to the run's name.
+struct ChildCommand {
+  std::vector<std::string> args;
+  std::string what;
+};
+
+// Forks `args` as a child in its own process group, its output to `log`; returns its pid.
+pid_t spawn_child(std::vector<std::string>& args, std::vector<std::string>& environment, const fs::path& log,
+                  bool append, pid_t parent) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : environment) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (log_fd < 0) throw Error(log.string(), std::string("cannot write the run's log: ") + std::strerror(errno));
+  std::cout.flush();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    throw Error("sweep", std::string("cannot start a run: fork failed: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec. Its own process group, so a Ctrl-C at
+    // the terminal reaches the sweep only (which passes one SIGTERM on); SIGTERM when the
+    // sweep dies, so no run trains on unattended.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(kInterrupted);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  return pid;
+}
+
+// How a child run ended: "completed", "interrupted" or "failed" (with why), and its exit code.
+struct Outcome {
+  int code = 0;
+  std::string result, error;
+};
+
+// Reads a child's outcome from its wait status, run.json and log. `stopping`: the sweep sent it SIGTERM.
+Outcome child_outcome(int wait_status, const fs::path& run_dir, const fs::path& log, bool stopping) {
+  Outcome o;
+  o.code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+  const json status = read_json_or_null(run_dir / "run.json");
+  o.result = "failed";
+  if (o.code == kOk) {
+    o.result = "completed";
+  } else if (o.code == kInterrupted || (stopping && WIFSIGNALED(wait_status))) {
+    o.result = "interrupted";
+  } else {
+    if (status.is_object() && status.value("status", "") == "failed") o.error = status.value("error", "");
+    if (o.error.empty()) o.error = error_from_log(log);
+    if (o.error.empty())
+      o.error = WIFSIGNALED(wait_status) ? fmt::format("killed by signal {}", WTERMSIG(wait_status))
+                                         : fmt::format("exit code {}", o.code);
+  }
+  return o;
+}
+
+// The child processes of a local sweep: what they start with, which run now, and how they ended.
+struct ChildRuns {
+  ChildRuns(const SweepRequest& req, const fs::path& dir, SweepStatus& status) : req(req), dir(dir), status(status) {}
+
+  const SweepRequest& req;
+  const fs::path& dir;
+  SweepStatus& status;
+  bool user_threads = false;  // the pipeline sets training.threads itself
+  int parallel = 1;           // runs at a time
+  int threads = 1;            // each run's threads, unless the pipeline sets them
+  size_t total = 0;           // the runs to start
+  std::string exe;
+  std::vector<std::string> environment;  // this process's, with the children's OMP_NUM_THREADS
+  std::chrono::steady_clock::time_point sweep_start;
+  pid_t parent = -1;
+  std::map<pid_t, Job*> running;
+  size_t launched = 0, failed = 0, completed = 0, interrupted = 0;
+  bool stopping = false;
+
+  void prepare(const SweepPlan& plan, size_t planned, size_t to_start, std::int64_t pipeline_threads);
+  ChildCommand command(const Job& job) const;
+  void launch(Job& job);
+  void finish(Job& job, int wait_status);
+  void run_all(const std::vector<Job*>& todo, const std::atomic<bool>* stop);
+};
+
+// Shares the machine among the runs to start (N at a time, the cores split among them), says so,
+// and sets up the children's environment.
+void ChildRuns::prepare(const SweepPlan& plan, size_t planned, size_t to_start, std::int64_t pipeline_threads) {
+  total = to_start;
+  user_threads = pipeline_threads > 0;
+  const size_t skipped = planned - total;
   const long cores = usable_cores();
-  const int parallel = static_cast<int>(std::min<size_t>(req.jobs, std::max<size_t>(todo.size(), 1)));
-  const int threads = static_cast<int>(std::max(1L, cores / parallel));
-  std::cout << fmt::format("sweep {}: {} runs ({} already completed, {} to run){} -> {}", plan.name, jobs.size(),
-                           skipped, todo.size(),
-                           todo.empty() ? ""
-                                        : fmt::format(", {} at a time, {}", parallel,
-                                                      user_threads ? "threads as the pipeline says"
-                                                                   : fmt::format("{} thread(s) each", threads)),
+  parallel = static_cast<int>(std::min<size_t>(req.jobs, std::max<size_t>(total, 1)));
+  threads = static_cast<int>(std::max(1L, cores / parallel));
+  std::cout << fmt::format("sweep {}: {} runs ({} already completed, {} to run){} -> {}", plan.name, planned, skipped,
+                           total,
+                           total == 0 ? ""
+                                      : fmt::format(", {} at a time, {}", parallel,
+                                                    user_threads ? "threads as the pipeline says"
+                                                                 : fmt::format("{} thread(s) each", threads)),
                            dir.string())
             << std::endl;
 
-  const std::string exe = self_executable();
-  std::vector<std::string> environment;
+  exe = self_executable();
   for (char** e = environ; *e; ++e)
     if (std::strncmp(*e, "OMP_NUM_THREADS=", 16) != 0) environment.emplace_back(*e);
-  const std::int64_t child_threads =
-      user_threads ? plan.base["training"]["threads"].get<std::int64_t>() : static_cast<std::int64_t>(threads);
+  const std::int64_t child_threads = user_threads ? pipeline_threads : static_cast<std::int64_t>(threads);
   environment.push_back(fmt::format("OMP_NUM_THREADS={}", child_threads));
+  sweep_start = std::chrono::steady_clock::now();
+  parent = ::getpid();
+}
 
-  const auto sweep_start = std::chrono::steady_clock::now();
-  auto since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  };
-  const pid_t parent = ::getpid();
-  std::map<pid_t, Job*> running;
-  size_t next = 0, launched = 0, failed = 0, completed = 0, interrupted = 0;
-  bool stopping = false;
-
-  auto launch = [&](Job& job) {
-    const fs::path run_dir = dir / job.run->name;
-    const fs::path log = dir / "logs" / (job.run->name + ".log");
-    std::vector<std::string> args{exe};
-    for (const auto& p : req.plugin_paths) args.insert(args.end(), {"--plugin-path", p});
-    std::string what;
-    if (job.action == Action::kResume) {
-      // A resumed run keeps the thread count it started with, whatever --jobs is now: another
-      // count changes the order of reductions, and the run would no longer be bit-identical.
-      args.insert(args.end(), {"resume", run_dir.string()});
-      what = fmt::format(" (resuming from its checkpoint at step {}, with the thread count it started with)",
+// The command line that starts or resumes `job`; writes the pipeline file of a run that starts.
+ChildCommand ChildRuns::command(const Job& job) const {
+  const fs::path run_dir = dir / job.run->name;
+  ChildCommand c;
+  c.args = {exe};
+  for (const auto& p : req.plugin_paths) c.args.insert(c.args.end(), {"--plugin-path", p});
+  if (job.action == Action::kResume) {
+    // A resumed run keeps the thread count it started with, whatever --jobs is now: another
+    // count changes the order of reductions, and the run would no longer be bit-identical.
+    c.args.insert(c.args.end(), {"resume", run_dir.string()});
+    c.what = fmt::format(" (resuming from its checkpoint at step {}, with the thread count it started with)",
                          job.resume_step);
-    } else {
-      json config = job.config;
-      if (!user_threads) config["training"]["threads"] = threads;
-      const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
-      write_file_atomic(pipeline.string(), config.dump(2) + "\n");
-      args.insert(args.end(), {"run", pipeline.string(), "--out", dir.string(), "--name", job.run->name});
-      if (job.action == Action::kReplace) args.push_back("--force"), what = " (from the start, replacing the old run)";
-    }
-    std::vector<char*> argv, envp;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : environment) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int log_fd = ::open(
-        log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (job.action == Action::kResume ? O_APPEND : O_TRUNC), 0644);
-    if (log_fd < 0) throw Error(log.string(), std::string("cannot write the run's log: ") + std::strerror(errno));
-    std::cout.flush();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-      ::close(log_fd);
-      throw Error("sweep", std::string("cannot start a run: fork failed: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-      // Child: only async-signal-safe calls until exec. Its own process group, so a Ctrl-C at
-      // the terminal reaches the sweep only (which passes one SIGTERM on); SIGTERM when the
-      // sweep dies, so no run trains on unattended.
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (::getppid() != parent) ::_exit(kInterrupted);
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      const int null_fd = ::open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    job.pid = pid;
-    job.started = std::chrono::steady_clock::now();
-    job.number = ++launched;
-    running[pid] = &job;
-    json& entry = state["runs"][job.slot];
-    entry["status"] = "running";
-    entry["started"] = now_iso();
-    entry["log"] = fs::relative(log, dir, ec).string();
-    entry.erase("error");
-    entry.erase("exit_code");
-    save_state();
-    std::cout << fmt::format("sweep [{}/{}] start {}{}  (sweep elapsed {})", job.number, todo.size(), job.run->name,
-                             what, Progress::clock(since(sweep_start)))
-              << std::endl;
-  };
+  } else {
+    json config = job.config;
+    if (!user_threads) config["training"]["threads"] = threads;
+    const fs::path pipeline = dir / "pipelines" / (job.run->name + ".json");
+    write_file_atomic(pipeline.string(), config.dump(2) + "\n");
+    c.args.insert(c.args.end(), {"run", pipeline.string(), "--out", dir.string(), "--name", job.run->name});
+    if (job.action == Action::kReplace)
+      c.args.push_back("--force"), c.what = " (from the start, replacing the old run)";
+  }
+  return c;
+}
 
-  auto finish = [&](Job& job, int wait_status) {
-    const fs::path run_dir = dir / job.run->name;
-    const fs::path log = dir / "logs" / (job.run->name + ".log");
-    json& entry = state["runs"][job.slot];
-    const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
-    const json status = read_json_or_null(run_dir / "run.json");
-    std::string result = "failed", error;
-    if (code == kOk) {
-      result = "completed";
-    } else if (code == kInterrupted || (stopping && WIFSIGNALED(wait_status))) {
-      result = "interrupted";
-    } else {
-      if (status.is_object() && status.value("status", "") == "failed") error = status.value("error", "");
-      if (error.empty()) error = error_from_log(log);
-      if (error.empty())
-        error = WIFSIGNALED(wait_status) ? fmt::format("killed by signal {}", WTERMSIG(wait_status))
-                                         : fmt::format("exit code {}", code);
-    }
-    entry["status"] = result;
-    entry["exit_code"] = code;
-    entry["seconds"] = since(job.started);
-    entry["finished"] = now_iso();
-    if (!error.empty()) entry["error"] = error;
-    save_state();
-    if (result == "completed")
-      ++completed;
-    else if (result == "interrupted")
-      ++interrupted;
-    else
-      ++failed;
-    std::string line =
-        fmt::format("sweep [{}/{}] {} {} in {}  (sweep elapsed {})", job.number, todo.size(),
-                    result == "completed" ? "done  "
-                    : result == "failed"  ? "FAILED"
-                                          : "stopped",
-                    job.run->name, Progress::clock(since(job.started)), Progress::clock(since(sweep_start)));
-    if (result == "failed") line += fmt::format(": {} (exit {}; log {})", error, code, log.string());
-    (result == "failed" ? std::cerr : std::cout) << line << std::endl;
-  };
+// Step 4, launch: starts `job` as a child process, marks it running in status.json and says so.
+void ChildRuns::launch(Job& job) {
+  const fs::path log = dir / "logs" / (job.run->name + ".log");
+  ChildCommand c = command(job);
+  const pid_t pid = spawn_child(c.args, environment, log, job.action == Action::kResume, parent);
+  job.pid = pid;
+  job.started = std::chrono::steady_clock::now();
+  job.number = ++launched;
+  running[pid] = &job;
+  json& entry = status.state["runs"][job.slot];
+  entry["status"] = "running";
+  entry["started"] = now_iso();
+  std::error_code ec;
+  entry["log"] = fs::relative(log, dir, ec).string();
+  entry.erase("error");
+  entry.erase("exit_code");
+  status.save();
+  std::cout << fmt::format("sweep [{}/{}] start {}{}  (sweep elapsed {})", job.number, total, job.run->name, c.what,
+                           Progress::clock(seconds_since(sweep_start)))
+            << std::endl;
+}
 
+// Step 4, collect: records how `job` ended in status.json and the tally, and says so.
+void ChildRuns::finish(Job& job, int wait_status) {
+  const fs::path run_dir = dir / job.run->name;
+  const fs::path log = dir / "logs" / (job.run->name + ".log");
+  json& entry = status.state["runs"][job.slot];
+  const Outcome o = child_outcome(wait_status, run_dir, log, stopping);
+  entry["status"] = o.result;
+  entry["exit_code"] = o.code;
+  entry["seconds"] = seconds_since(job.started);
+  entry["finished"] = now_iso();
+  if (!o.error.empty()) entry["error"] = o.error;
+  status.save();
+  if (o.result == "completed")
+    ++completed;
+  else if (o.result == "interrupted")
+    ++interrupted;
+  else
+    ++failed;
+  std::string line = fmt::format("sweep [{}/{}] {} {} in {}  (sweep elapsed {})", job.number, total,
+                                 o.result == "completed" ? "done  "
+                                 : o.result == "failed"  ? "FAILED"
+                                                         : "stopped",
+                                 job.run->name, Progress::clock(seconds_since(job.started)),
+                                 Progress::clock(seconds_since(sweep_start)));
+  if (o.result == "failed") line += fmt::format(": {} (exit {}; log {})", o.error, o.code, log.string());
+  (o.result == "failed" ? std::cerr : std::cout) << line << std::endl;
+}
+
+// Step 4: launches the runs of `todo` N at a time and collects each as it ends, until none is left
+// running; on `stop`, passes one SIGTERM to each running run and starts no more.
+void ChildRuns::run_all(const std::vector<Job*>& todo, const std::atomic<bool>* stop) {
+  size_t next = 0;
   while (true) {
     if (!stopping && stop && stop->load()) {
       stopping = true;
@@ -946,24 +1097,28 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     running.erase(it);
     finish(*job, wait_status);
   }
-  const size_t not_started = todo.size() - launched;
+}
 
-  // 5. The comparison table and the sweep's report, over whatever has finished.
+// Step 5, compare: the sweep's summary line, then the comparison table and the sweep's report
+// over whatever has finished; returns the sweep's exit code.
+int compare_sweep(const Registry& registry, const SweepPlan& plan, const ChildRuns& runs, size_t skipped) {
+  const fs::path& dir = runs.dir;
+  const size_t not_started = runs.total - runs.launched;
   std::cout << fmt::format("\nsweep {}: {} completed ({} skipped as already done), {} failed{}{} in {} -> {}\n",
-                           plan.name, completed + skipped, skipped, failed,
-                           interrupted ? fmt::format(", {} stopped", interrupted) : "",
+                           plan.name, runs.completed + skipped, skipped, runs.failed,
+                           runs.interrupted ? fmt::format(", {} stopped", runs.interrupted) : "",
                            not_started ? fmt::format(", {} not started", not_started) : "",
-                           Progress::clock(since(sweep_start)), dir.string());
-  int code = stopping ? kInterrupted : failed ? kFailed : kOk;
+                           Progress::clock(seconds_since(runs.sweep_start)), dir.string());
+  int code = runs.stopping ? kInterrupted : runs.failed ? kFailed : kOk;
   try {
     // The sweep file's own metrics come from sweep.json, as for `priorlab compare`: one that no run
     // reports (beta_one_step when no beta reached 1) is left out instead of failing the table.
     // Metrics given with --metrics are the user's request: a missing one stays an error.
-    const Comparison c = compare_runs(dir, req.metrics, &registry);
+    const Comparison c = compare_runs(dir, runs.req.metrics, &registry);
     write_comparison(c);
     const std::string curves = write_comparison_curves(c);
     const std::string heatmap = write_comparison_heatmaps(c);
-    write_folder_report(c, state);
+    write_folder_report(c, runs.status.state);
     std::cout << "\n"
               << comparison_markdown(c) << "\ncomparison: " << (dir / "comparison.md").string() << ", "
               << (dir / "comparison.csv").string() << (curves.empty() ? "" : "\npicture: " + curves)
@@ -974,6 +1129,44 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
     if (code == kOk) code = kFailed;
   }
   return code;
+}
+
+}  // namespace
+
+int run_sweep(const Registry& registry, const SweepRequest& req, const std::atomic<bool>* stop) {
+  // 1. Expand and validate everything before touching the disk.
+  const SweepPlan plan = load_selected_plan(req);
+  const fs::path dir = req.out_dir.empty() ? fs::path("runs") / plan.name : fs::path(req.out_dir);
+  const std::int64_t pipeline_threads = base_threads(plan);  // 0: the sweep sets them
+  std::vector<Job> jobs = resolve_jobs(registry, req, plan);
+
+  if (!req.emit.empty()) {
+    if (req.emit != "slurm") throw Error("--emit", fmt::format("expected slurm, found \"{}\"", req.emit));
+    if (!req.run.empty()) throw Error("--emit", "writes the scripts of every run: leave out --run");
+    return emit_slurm(plan, req, dir, pipeline_threads > 0 ? pipeline_threads : std::int64_t{1});
+  }
+  // One array task: this run alone, and nothing of the sweep's own state (other tasks run
+  // beside it); the others are not read.
+  if (!req.run.empty()) keep_only_run(jobs, req.run);
+
+  // 2. What each run needs: skip, start, replace or resume.
+  for (auto& job : jobs) decide_action(registry, req.force, dir, job);
+  if (req.dry_run) return print_dry_run(plan, dir, jobs);
+  if (!req.run.empty()) return run_task(registry, plan, dir, jobs.front(), pipeline_threads > 0, stop);
+
+  // 3. The folder, its lock, the plan and the state.
+  fs::create_directories(dir);
+  FolderLock lock(dir);
+  SweepStatus status = open_sweep_folder(plan, req, dir, jobs);
+
+  // 4. Run what is missing, seed by seed (every combination's first seed before any second).
+  const std::vector<Job*> todo = runs_to_start(jobs);
+  ChildRuns runs(req, dir, status);
+  runs.prepare(plan, jobs.size(), todo.size(), pipeline_threads);
+  runs.run_all(todo, stop);
+
+  // 5. The comparison table and the sweep's report, over whatever has finished.
+  return compare_sweep(registry, plan, runs, jobs.size() - todo.size());
 }
 
 }  // namespace priorlab::host
