@@ -181,22 +181,20 @@ std::vector<fs::path> find_run_dirs(const fs::path& dir) {
   return found;
 }
 
-Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted, const Registry* registry) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
-  Comparison c;
-  c.dir = dir;
-  for (const auto& p : find_run_dirs(dir)) c.runs.push_back(read_run(p));
+namespace {
 
-  // A sweep's plan orders its combinations as its axes list them.
+// A sweep's plan orders its combinations as its axes list them: run name -> place in sweep.json.
+std::map<std::string, size_t> plan_order_of(const json& plan) {
   std::map<std::string, size_t> plan_order;
-  const json plan = read_json_or_null(dir / "sweep.json");
   if (plan.is_object() && plan.contains("runs") && plan["runs"].is_array())
     for (const auto& r : plan["runs"])
       if (r.is_object() && r.contains("name") && r["name"].is_string())
         plan_order.emplace(r["name"], plan_order.size());
+  return plan_order;
+}
 
-  // Group by (label, config without seed).
+// Group by (label, config without seed), rows in plan order; runs without a summary go to c.incomplete.
+void group_runs(Comparison& c, const std::map<std::string, size_t>& plan_order, const Registry* registry) {
   std::map<std::string, size_t> group_of;
   std::vector<std::pair<size_t, size_t>> order;  // (sort key, row)
   for (const auto& r : c.runs) {
@@ -217,41 +215,47 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
     c.rows[it->second].runs.push_back(&r);
   }
   std::stable_sort(order.begin(), order.end());
-  {
-    std::vector<ComparisonRow> sorted;
-    for (const auto& [k, i] : order) sorted.push_back(std::move(c.rows[i]));
-    c.rows = std::move(sorted);
-  }
-  // Two groups with one label (same names, different configs, in different folders): say where.
+  std::vector<ComparisonRow> sorted;
+  for (const auto& [k, i] : order) sorted.push_back(std::move(c.rows[i]));
+  c.rows = std::move(sorted);
+}
+
+// Two groups with one label (same names, different configs, in different folders): say where.
+void qualify_shared_labels(Comparison& c) {
+  std::error_code ec;
   std::map<std::string, int> label_count;
   for (const auto& row : c.rows) ++label_count[row.label];
   for (auto& row : c.rows)
     if (label_count[row.label] > 1) {
-      const auto parent = fs::relative(row.runs.front()->dir.parent_path(), dir, ec).string();
+      const auto parent = fs::relative(row.runs.front()->dir.parent_path(), c.dir, ec).string();
       row.label = (parent.empty() || parent == "." ? std::string("") : parent + "/") + row.label;
     }
+}
 
-  // Axis columns when every label reads "axis=value,...".
+// Axis columns when every label reads "axis=value,..."; else one column, "run", of the labels.
+void set_axes(Comparison& c) {
   bool axes_ok = !c.rows.empty();
   for (const auto& row : c.rows) axes_ok = axes_ok && !parse_axes(row.label).empty();
-  if (axes_ok) {
-    for (const auto& row : c.rows)
-      for (const auto& [k, v] : parse_axes(row.label))
-        if (std::find(c.axis_columns.begin(), c.axis_columns.end(), k) == c.axis_columns.end())
-          c.axis_columns.push_back(k);
-    for (auto& row : c.rows) {
-      const auto parsed = parse_axes(row.label);
-      for (const auto& col : c.axis_columns) {
-        const auto it = std::find_if(parsed.begin(), parsed.end(), [&](const auto& kv) { return kv.first == col; });
-        row.axes.push_back(it == parsed.end() ? "" : it->second);
-      }
-    }
-  } else {
+  if (!axes_ok) {
     c.axis_columns = {"run"};
     for (auto& row : c.rows) row.axes = {row.label};
+    return;
   }
+  for (const auto& row : c.rows)
+    for (const auto& [k, v] : parse_axes(row.label))
+      if (std::find(c.axis_columns.begin(), c.axis_columns.end(), k) == c.axis_columns.end())
+        c.axis_columns.push_back(k);
+  for (auto& row : c.rows) {
+    const auto parsed = parse_axes(row.label);
+    for (const auto& col : c.axis_columns) {
+      const auto it = std::find_if(parsed.begin(), parsed.end(), [&](const auto& kv) { return kv.first == col; });
+      row.axes.push_back(it == parsed.end() ? "" : it->second);
+    }
+  }
+}
 
-  // Which metrics: every name any run reported, in first-seen order (evaluators before train).
+// Which metrics: every name any run reported, in first-seen order (evaluators before train).
+std::vector<std::string> available_metrics(const Comparison& c) {
   std::vector<std::string> available;
   std::set<std::string> seen;
   for (const auto& r : c.runs)
@@ -263,6 +267,25 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
     };
     return rank(a) < rank(b);
   });
+  return available;
+}
+
+// Adds to metrics, once each, the available ones named want or ending in "." + want; false when none is.
+bool add_matching(std::vector<std::string>& metrics, const std::vector<std::string>& available,
+                  const std::string& want) {
+  bool any = false;
+  for (const auto& m : available)
+    if (m == want || (m.size() > want.size() && m.compare(m.size() - want.size(), want.size(), want) == 0 &&
+                      m[m.size() - want.size() - 1] == '.')) {
+      any = true;
+      if (std::find(metrics.begin(), metrics.end(), m) == metrics.end()) metrics.push_back(m);
+    }
+  return any;
+}
+
+// The table's metrics: those asked for (else the sweep's), by default every evaluator metric with a direction.
+void choose_metrics(Comparison& c, const std::vector<std::string>& wanted, const json& plan) {
+  const std::vector<std::string> available = available_metrics(c);
   std::vector<std::string> requested = wanted;
   if (requested.empty() && plan.is_object() && plan.contains("metrics") && plan["metrics"].is_array())
     for (const auto& m : plan["metrics"])
@@ -278,28 +301,24 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
           if (std::find(c.metrics.begin(), c.metrics.end(), m) == c.metrics.end()) c.metrics.push_back(m);
         continue;
       }
-      bool any = false;
-      for (const auto& m : available)
-        if (m == want || (m.size() > want.size() && m.compare(m.size() - want.size(), want.size(), want) == 0 &&
-                          m[m.size() - want.size() - 1] == '.')) {
-          any = true;
-          if (std::find(c.metrics.begin(), c.metrics.end(), m) == c.metrics.end()) c.metrics.push_back(m);
-        }
+      const bool any = add_matching(c.metrics, available, want);
       // A metric named by a sweep file but not reported yet (no run finished) is not an error.
       if (!any && !wanted.empty() && !c.runs.empty()) {
         std::string known;
         for (const auto& m : available) known += (known.empty() ? "" : ", ") + m;
         // The suggestion first: the list of every metric can run to hundreds of names.
         throw Error("--metrics " + want,
-                    fmt::format("no run under {} reports it{} (available: {})", dir.string(),
+                    fmt::format("no run under {} reports it{} (available: {})", c.dir.string(),
                                 did_you_mean(want, std::vector<std::string>(available.begin(), available.end())),
                                 known.empty() ? "none" : known));
       }
     }
   }
   for (const auto& m : c.metrics) c.directions.push_back(metric_direction(m));
+}
 
-  // Mean and sample standard deviation per row and metric.
+// Mean and sample standard deviation per row and metric.
+void fill_cells(Comparison& c) {
   for (auto& row : c.rows) {
     for (const auto& m : c.metrics) {
       std::vector<double> v;
@@ -321,7 +340,10 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
       row.cells.push_back(cell);
     }
   }
-  // Best per metric with a known direction, among at least two combinations.
+}
+
+// Best per metric with a known direction, among at least two combinations.
+void mark_best(Comparison& c) {
   for (size_t j = 0; j < c.metrics.size(); ++j) {
     if (c.directions[j] == Direction::kUnknown) continue;
     std::optional<double> best;
@@ -341,6 +363,23 @@ Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wan
       cell->best = v == *best;
     }
   }
+}
+
+}  // namespace
+
+Comparison compare_runs(const fs::path& dir, const std::vector<std::string>& wanted, const Registry* registry) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir.string(), "not a folder");
+  Comparison c;
+  c.dir = dir;
+  for (const auto& p : find_run_dirs(dir)) c.runs.push_back(read_run(p));
+  const json plan = read_json_or_null(dir / "sweep.json");
+  group_runs(c, plan_order_of(plan), registry);
+  qualify_shared_labels(c);
+  set_axes(c);
+  choose_metrics(c, wanted, plan);
+  fill_cells(c);
+  mark_best(c);
   return c;
 }
 

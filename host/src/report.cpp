@@ -97,37 +97,160 @@ std::string tick_text(double v) {
 
 std::string num(double v) { return fmt::format("{:.1f}", v); }
 
+// A legend entry: a series label, listed once.
+struct LegendEntry {
+  std::string label, color;
+  bool dashed;
+};
+
+// Each series' colour, and the legend laid out in rows that fit the plot's width.
+struct ChartLegend {
+  std::vector<std::string> colors;  // one per series
+  std::vector<LegendEntry> entries;
+  std::vector<std::vector<size_t>> rows;  // indices into entries
+};
+
+// Where the plot sits in the picture, and the data range it spans (y as log10 on a log scale).
+struct PlotArea {
+  double left = 64, top = 26, plot_w = 0, plot_h = 0;
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  double px(double x) const { return left + (x - x0) / (x1 - x0) * plot_w; }
+  double py(double y) const { return top + plot_h - (y - y0) / (y1 - y0) * plot_h; }
+};
+
+// A y value the chart can draw: finite, and positive on a log scale.
+bool usable(const SvgChart& chart, double y) { return std::isfinite(y) && (!chart.log_y || y > 0); }
+
+// The series' colours and the legend's rows: an entry moves to a new row when it would pass plot_w.
+ChartLegend chart_legend(const SvgChart& chart, double plot_w) {
+  ChartLegend legend;
+  std::set<std::string> listed;
+  size_t auto_color = 0;
+  for (const auto& s : chart.series) {
+    legend.colors.push_back(s.color.empty() ? palette_color(auto_color++) : s.color);
+    if (!s.label.empty() && listed.insert(s.label).second)
+      legend.entries.push_back({s.label, legend.colors.back(), s.dashed});
+  }
+  legend.rows.resize(1);
+  double x_cursor = 0;
+  for (size_t i = 0; i < legend.entries.size(); ++i) {
+    const double w = 30 + 6.2 * legend.entries[i].label.size();
+    if (x_cursor > 0 && x_cursor + w > plot_w) legend.rows.emplace_back(), x_cursor = 0;
+    legend.rows.back().push_back(i);
+    x_cursor += w + 12;
+  }
+  if (legend.entries.empty()) legend.rows.clear();
+  return legend;
+}
+
+// The range of the drawable points into a; it stays empty (x0 > x1) when there are none.
+void measure_range(const SvgChart& chart, PlotArea& a) {
+  for (const auto& s : chart.series)
+    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+      if (!std::isfinite(s.x[i]) || !usable(chart, s.y[i])) continue;
+      a.x0 = std::min(a.x0, s.x[i]), a.x1 = std::max(a.x1, s.x[i]);
+      const double y = chart.log_y ? std::log10(s.y[i]) : s.y[i];
+      a.y0 = std::min(a.y0, y), a.y1 = std::max(a.y1, y);
+    }
+}
+
+// Room around the data: whole decades on a log scale, 5% each side on a linear one.
+void widen_range(const SvgChart& chart, PlotArea& a) {
+  if (a.x1 == a.x0) a.x0 -= 1, a.x1 += 1;
+  if (chart.log_y) {
+    a.y0 = std::floor(a.y0 + 1e-9), a.y1 = std::ceil(a.y1 - 1e-9);
+    if (a.y1 <= a.y0) a.y1 = a.y0 + 1;
+  } else {
+    if (a.y1 == a.y0) a.y0 -= std::max(1.0, std::abs(a.y0) * 0.1), a.y1 += std::max(1.0, std::abs(a.y1) * 0.1);
+    const double pad = 0.05 * (a.y1 - a.y0);
+    a.y0 -= pad, a.y1 += pad;
+  }
+}
+
+// The grid lines and tick labels: decades or nice steps on y, nice steps on x.
+std::string grid_svg(const SvgChart& chart, const PlotArea& a) {
+  std::string grid;
+  if (chart.log_y) {
+    const int decades = static_cast<int>(a.y1 - a.y0), every = std::max(1, (decades + 5) / 6);
+    for (int e = static_cast<int>(a.y0); e <= static_cast<int>(a.y1); ++e) {
+      if ((e - static_cast<int>(a.y0)) % every) continue;
+      grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(a.left),
+                          num(a.left + a.plot_w), num(a.py(e)), num(a.py(e)));
+      grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="end">1e{}</text>)", num(a.left - 5),
+                          num(a.py(e) + 4), e);
+    }
+  } else {
+    const double step = nice_step(a.y1 - a.y0);
+    for (double v = std::ceil(a.y0 / step) * step; v <= a.y1 + 1e-9 * step; v += step) {
+      grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(a.left),
+                          num(a.left + a.plot_w), num(a.py(v)), num(a.py(v)));
+      grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>)", num(a.left - 5),
+                          num(a.py(v) + 4), tick_text(std::abs(v) < step * 1e-9 ? 0 : v));
+    }
+  }
+  const double xstep = nice_step(a.x1 - a.x0);
+  for (double v = std::ceil(a.x0 / xstep) * xstep; v <= a.x1 + 1e-9 * xstep; v += xstep) {
+    grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(a.px(v)), num(a.px(v)),
+                        num(a.top), num(a.top + a.plot_h));
+    grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">{}</text>)", num(a.px(v)),
+                        num(a.top + a.plot_h + 15), tick_text(v));
+  }
+  return grid;
+}
+
+// One series as a path; "M" starts again after a gap. Empty when it has no drawable point.
+std::string series_path(const SvgChart& chart, const SvgSeries& s, const std::string& color, const PlotArea& a) {
+  std::string d;
+  bool pen_down = false;
+  size_t points = 0;
+  for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
+    if (!std::isfinite(s.x[i]) || !usable(chart, s.y[i])) {
+      pen_down = false;
+      continue;
+    }
+    const double y = chart.log_y ? std::log10(s.y[i]) : s.y[i];
+    d += fmt::format("{}{},{} ", pen_down ? "L" : "M", num(a.px(s.x[i])), num(a.py(y)));
+    pen_down = true;
+    ++points;
+  }
+  if (points == 0) return "";
+  if (points == 1) d += "l0.01,0 ";  // a lone point still shows (round caps)
+  return fmt::format(
+      R"(<path d="{}" fill="none" stroke="{}" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"{}{}/>)",
+      d, color, s.dashed ? R"( stroke-dasharray="6 4")" : "",
+      s.opacity < 1 ? fmt::format(R"( stroke-opacity="{:.2f}")", s.opacity) : "");
+}
+
+// The legend's rows below the plot, from x = left and y = legend_top down.
+std::string legend_svg(const ChartLegend& legend, double left, double legend_top) {
+  std::string out;
+  for (size_t r = 0; r < legend.rows.size(); ++r) {
+    double x = left;
+    const double y = legend_top + 16.0 * r;
+    for (const size_t i : legend.rows[r]) {
+      const LegendEntry& e = legend.entries[i];
+      out += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="2.5"{}/>)", num(x),
+                         num(x + 22), num(y - 4), num(y - 4), e.color, e.dashed ? R"( stroke-dasharray="5 3")" : "");
+      out += fmt::format(R"(<text x="{}" y="{}" font-size="11">{}</text>)", num(x + 27), num(y), html_escape(e.label));
+      x += 30 + 6.2 * e.label.size() + 12;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string svg_line_chart(const SvgChart& chart) {
   const int W = chart.width;
-  const double left = 64, right = 16, top = 26, plot_h = chart.height - 70.0;
-  const double plot_w = W - left - right;
+  const double right = 16;
+  PlotArea a;
+  a.plot_h = chart.height - 70.0;
+  a.plot_w = W - a.left - right;
 
   // Legend rows, laid out first so the picture's height is known.
-  struct Entry {
-    std::string label, color;
-    bool dashed;
-  };
-  std::vector<Entry> legend;
-  std::set<std::string> listed;
-  size_t auto_color = 0;
-  std::vector<std::string> colors;
-  for (const auto& s : chart.series) {
-    colors.push_back(s.color.empty() ? palette_color(auto_color++) : s.color);
-    if (!s.label.empty() && listed.insert(s.label).second) legend.push_back({s.label, colors.back(), s.dashed});
-  }
-  std::vector<std::vector<const Entry*>> rows(1);
-  double x_cursor = 0;
-  for (const auto& e : legend) {
-    const double w = 30 + 6.2 * e.label.size();
-    if (x_cursor > 0 && x_cursor + w > plot_w) rows.emplace_back(), x_cursor = 0;
-    rows.back().push_back(&e);
-    x_cursor += w + 12;
-  }
-  if (legend.empty()) rows.clear();
-  const double legend_top = top + plot_h + 48;
-  const int H = static_cast<int>(legend_top + 16.0 * rows.size() + 4);
+  const ChartLegend legend = chart_legend(chart, a.plot_w);
+  const double legend_top = a.top + a.plot_h + 48;
+  const int H = static_cast<int>(legend_top + 16.0 * legend.rows.size() + 4);
 
   std::string out =
       fmt::format(R"(<svg class="chart" viewBox="0 0 {} {}" width="{}" height="{}" role="img" aria-label="{}">)", W, H,
@@ -137,100 +260,26 @@ std::string svg_line_chart(const SvgChart& chart) {
                      num(W / 2.0), html_escape(chart.title));
 
   // Data ranges over the drawable points.
-  auto usable = [&](double y) { return std::isfinite(y) && (!chart.log_y || y > 0); };
-  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-  for (const auto& s : chart.series)
-    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
-      if (!std::isfinite(s.x[i]) || !usable(s.y[i])) continue;
-      x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
-      const double y = chart.log_y ? std::log10(s.y[i]) : s.y[i];
-      y0 = std::min(y0, y), y1 = std::max(y1, y);
-    }
-  out += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)", num(left), num(top),
-                     num(plot_w), num(plot_h));
-  if (!(x0 <= x1)) {
+  measure_range(chart, a);
+  out += fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)", num(a.left),
+                     num(a.top), num(a.plot_w), num(a.plot_h));
+  if (!(a.x0 <= a.x1)) {
     out += fmt::format(R"(<text x="{}" y="{}" font-size="12" fill="#777" text-anchor="middle">no data</text></svg>)",
-                       num(left + plot_w / 2), num(top + plot_h / 2));
+                       num(a.left + a.plot_w / 2), num(a.top + a.plot_h / 2));
     return out;
   }
-  if (x1 == x0) x0 -= 1, x1 += 1;
-  if (chart.log_y) {
-    y0 = std::floor(y0 + 1e-9), y1 = std::ceil(y1 - 1e-9);
-    if (y1 <= y0) y1 = y0 + 1;
-  } else {
-    if (y1 == y0) y0 -= std::max(1.0, std::abs(y0) * 0.1), y1 += std::max(1.0, std::abs(y1) * 0.1);
-    const double pad = 0.05 * (y1 - y0);
-    y0 -= pad, y1 += pad;
-  }
-  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
-  auto py = [&](double y) { return top + plot_h - (y - y0) / (y1 - y0) * plot_h; };
+  widen_range(chart, a);
 
   // Grid and tick labels.
-  std::string grid;
-  if (chart.log_y) {
-    const int decades = static_cast<int>(y1 - y0), every = std::max(1, (decades + 5) / 6);
-    for (int e = static_cast<int>(y0); e <= static_cast<int>(y1); ++e) {
-      if ((e - static_cast<int>(y0)) % every) continue;
-      grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(left), num(left + plot_w),
-                          num(py(e)), num(py(e)));
-      grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="end">1e{}</text>)", num(left - 5),
-                          num(py(e) + 4), e);
-    }
-  } else {
-    const double step = nice_step(y1 - y0);
-    for (double v = std::ceil(y0 / step) * step; v <= y1 + 1e-9 * step; v += step) {
-      grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(left), num(left + plot_w),
-                          num(py(v)), num(py(v)));
-      grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>)", num(left - 5),
-                          num(py(v) + 4), tick_text(std::abs(v) < step * 1e-9 ? 0 : v));
-    }
-  }
-  const double xstep = nice_step(x1 - x0);
-  for (double v = std::ceil(x0 / xstep) * xstep; v <= x1 + 1e-9 * xstep; v += xstep) {
-    grid += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#e4e4e4"/>)", num(px(v)), num(px(v)), num(top),
-                        num(top + plot_h));
-    grid += fmt::format(R"(<text x="{}" y="{}" font-size="11" text-anchor="middle">{}</text>)", num(px(v)),
-                        num(top + plot_h + 15), tick_text(v));
-  }
-  out += grid;
+  out += grid_svg(chart, a);
   out += fmt::format(R"(<text x="{}" y="{}" font-size="11" fill="#555" text-anchor="middle">{}</text>)",
-                     num(left + plot_w / 2), num(top + plot_h + 30), html_escape(chart.x_label));
+                     num(a.left + a.plot_w / 2), num(a.top + a.plot_h + 30), html_escape(chart.x_label));
 
   // One path per series; "M" starts again after a gap.
-  for (size_t k = 0; k < chart.series.size(); ++k) {
-    const auto& s = chart.series[k];
-    std::string d;
-    bool pen_down = false;
-    size_t points = 0;
-    for (size_t i = 0; i < std::min(s.x.size(), s.y.size()); ++i) {
-      if (!std::isfinite(s.x[i]) || !usable(s.y[i])) {
-        pen_down = false;
-        continue;
-      }
-      const double y = chart.log_y ? std::log10(s.y[i]) : s.y[i];
-      d += fmt::format("{}{},{} ", pen_down ? "L" : "M", num(px(s.x[i])), num(py(y)));
-      pen_down = true;
-      ++points;
-    }
-    if (points == 0) continue;
-    if (points == 1) d += "l0.01,0 ";  // a lone point still shows (round caps)
-    out += fmt::format(
-        R"(<path d="{}" fill="none" stroke="{}" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"{}{}/>)",
-        d, colors[k], s.dashed ? R"( stroke-dasharray="6 4")" : "",
-        s.opacity < 1 ? fmt::format(R"( stroke-opacity="{:.2f}")", s.opacity) : "");
-  }
+  for (size_t k = 0; k < chart.series.size(); ++k) out += series_path(chart, chart.series[k], legend.colors[k], a);
 
   // Legend.
-  for (size_t r = 0; r < rows.size(); ++r) {
-    double x = left;
-    const double y = legend_top + 16.0 * r;
-    for (const auto* e : rows[r]) {
-      out += fmt::format(R"(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="2.5"{}/>)", num(x),
-                         num(x + 22), num(y - 4), num(y - 4), e->color, e->dashed ? R"( stroke-dasharray="5 3")" : "");
-      out += fmt::format(R"(<text x="{}" y="{}" font-size="11">{}</text>)", num(x + 27), num(y), html_escape(e->label));
-      x += 30 + 6.2 * e->label.size() + 12;
-    }
-  }
+  out += legend_svg(legend, a.left, legend_top);
   return out + "</svg>";
 }
 
@@ -386,37 +435,54 @@ std::string text_at(const json& j, const std::string& pointer) {
   return j.contains(p) ? value_text(j.at(p)) : "?";
 }
 
-}  // namespace
+// What a run's report is made from: the files of its folder, read once.
+struct RunFiles {
+  fs::path dir;
+  json config, run, summary;
+  std::vector<json> lines;  // metrics.jsonl
+};
 
-std::string run_report_html(const fs::path& dir) {
-  const json config = read_json_or_null(dir / "config.json");
-  const json run = read_json_or_null(dir / "run.json");
-  const json summary = read_json_or_null(dir / "summary.json");
-  const auto lines = read_metrics_lines(dir / "metrics.jsonl");
-  const std::string name = config.is_object() ? config.value("name", dir.filename().string()) : dir.filename().string();
-  std::string status = run.is_object() ? run.value("status", "") : "";
-  if (summary.is_object() && summary.value("status", "") == "failed") status = "failed";
+// Reads config.json, run.json, summary.json and metrics.jsonl (null or empty when missing).
+RunFiles read_run_files(const fs::path& dir) {
+  RunFiles f;
+  f.dir = dir;
+  f.config = read_json_or_null(dir / "config.json");
+  f.run = read_json_or_null(dir / "run.json");
+  f.summary = read_json_or_null(dir / "summary.json");
+  f.lines = read_metrics_lines(dir / "metrics.jsonl");
+  return f;
+}
 
-  std::string b = fmt::format("<h1>run {}</h1>\n", html_escape(name));
+// A section of summary.json ("constraint_guard", "collapse"); null when absent.
+json summary_section(const json& summary, const char* key) {
+  return summary.is_object() ? summary.value(key, json()) : json();
+}
+
+// The line under the title: status, steps, training time, dates, plugins and seed.
+std::string run_meta(const RunFiles& f, const std::string& status) {
+  const json &run = f.run, &summary = f.summary;
   std::string meta = badge(status);
   if (run.is_object()) {
     meta += fmt::format(" &nbsp;step {} of {}", value_text(run.value("step", json(0))),
                         value_text(run.value("iterations", json("?"))));
     if (summary.is_object() && summary.contains("wall_seconds") && summary["wall_seconds"].is_number())
       meta += " &nbsp;·&nbsp; training time " + Progress::clock(summary["wall_seconds"].get<double>());
-    else if (!lines.empty() && lines.back().contains("seconds") && lines.back()["seconds"].is_number())
-      meta += " &nbsp;·&nbsp; training time " + Progress::clock(lines.back()["seconds"].get<double>());
+    else if (!f.lines.empty() && f.lines.back().contains("seconds") && f.lines.back()["seconds"].is_number())
+      meta += " &nbsp;·&nbsp; training time " + Progress::clock(f.lines.back()["seconds"].get<double>());
     meta += fmt::format(" &nbsp;·&nbsp; started {} &nbsp;·&nbsp; updated {}", html_escape(run.value("started", "?")),
                         html_escape(run.value("updated", "?")));
   }
-  if (config.is_object())
-    meta += fmt::format(" &nbsp;·&nbsp; {} prior, {} scheduler, seed {}", html_escape(text_at(config, "/prior/plugin")),
-                        html_escape(text_at(config, "/scheduler/plugin")), html_escape(text_at(config, "/seed")));
-  b += "<p class=\"meta\">" + meta + "</p>\n";
-  b += "<p class=\"meta\"><a href=\"#metrics\">metrics</a> · <a href=\"#curves\">training curves</a> · "
-       "<a href=\"#pictures\">pictures</a> · <a href=\"#config\">configuration</a></p>\n";
-  if (config.is_object() && !config.value("description", "").empty())
-    b += "<p class=\"desc\">" + html_escape(config["description"].get<std::string>()) + "</p>\n";
+  if (f.config.is_object())
+    meta += fmt::format(" &nbsp;·&nbsp; {} prior, {} scheduler, seed {}",
+                        html_escape(text_at(f.config, "/prior/plugin")),
+                        html_escape(text_at(f.config, "/scheduler/plugin")), html_escape(text_at(f.config, "/seed")));
+  return meta;
+}
+
+// The run's error, the summary's other errors, the guard's warning and a collapse verdict, each in a box.
+std::string run_errors_html(const RunFiles& f) {
+  const json &run = f.run, &summary = f.summary;
+  std::string b;
   if (run.is_object() && run.contains("error") && run["error"].is_string())
     b += "<div class=\"error\">" + html_escape(run["error"].get<std::string>()) + "</div>\n";
   if (summary.is_object() && summary.contains("errors") && summary["errors"].is_array())
@@ -424,99 +490,114 @@ std::string run_report_html(const fs::path& dir) {
       if (e.is_string() && !(run.is_object() && run.value("error", "") == e.get<std::string>()))
         b += "<div class=\"error\">" + html_escape(e.get<std::string>()) + "</div>\n";
   // The constraint guard (DESIGN §4): a threshold that cannot bind is said where it is seen first.
-  const json guard = summary.is_object() ? summary.value("constraint_guard", json()) : json();
+  const json guard = summary_section(summary, "constraint_guard");
   if (guard.is_object() && guard.contains("warning") && guard["warning"].is_string())
     b += "<div class=\"error\">" + html_escape(guard["warning"].get<std::string>()) + "</div>\n";
   // The collapse diagnostics: a dead stochastic layer is said as plainly as a guard warning.
-  const json collapse = summary.is_object() ? summary.value("collapse", json()) : json();
+  const json collapse = summary_section(summary, "collapse");
   if (collapse.is_object() && !collapse.value("all_alive", true) && collapse.contains("verdict"))
     b += "<div class=\"error\">" + html_escape(collapse["verdict"].get<std::string>()) + "</div>\n";
+  return b;
+}
 
-  // Metrics: one small table per evaluator, side by side.
-  b += "<h2 id=\"metrics\">Metrics</h2>\n";
-  if (!summary.is_object()) {
-    b += "<p class=\"note\">No summary.json: the run has not finished its evaluators.</p>\n";
-  } else {
-    b += "<div class=\"cards\">\n";
-    auto card = [&](const std::string& section, const json& metrics) {
-      if (!metrics.is_object() || metrics.empty()) return;
-      b += fmt::format("<table class=\"card\"><tr><th colspan=\"2\">{}</th></tr>\n", html_escape(section));
-      for (const auto& [k, v] : metrics.items()) {
-        if (k == "step" || k == "phase" || k == "train_prior") continue;
-        b += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td></tr>\n", html_escape(k), html_escape(value_text(v)));
-      }
-      b += "</table>\n";
-    };
-    if (summary.contains("evaluators") && summary["evaluators"].is_object())
-      for (const auto& [e, m] : summary["evaluators"].items()) card(e, m);
-    card("train (last interval)", summary.value("train", json()));
-    if (guard.is_object()) {  // its warning stands above, in full
-      json numbers = guard;
-      numbers.erase("warning");
-      card("constraint guard", numbers);
-    }
-    b += "</div>\n";
+// One small table of metrics under a heading; nothing for an empty section.
+std::string metrics_card(const std::string& section, const json& metrics) {
+  if (!metrics.is_object() || metrics.empty()) return "";
+  std::string b = fmt::format("<table class=\"card\"><tr><th colspan=\"2\">{}</th></tr>\n", html_escape(section));
+  for (const auto& [k, v] : metrics.items()) {
+    if (k == "step" || k == "phase" || k == "train_prior") continue;
+    b += fmt::format("<tr><td>{}</td><td class=\"num\">{}</td></tr>\n", html_escape(k), html_escape(value_text(v)));
   }
+  return b + "</table>\n";
+}
 
-  // Training curves.
-  b += "<h2 id=\"curves\">Training curves</h2>\n";
-  if (lines.empty()) {
-    b += "<p class=\"note\">No metrics.jsonl lines yet.</p>\n";
-  } else {
-    std::vector<SvgChart> charts;
-    SvgChart loss = make_chart("loss, distortion (nats per example)");
-    loss.series = {series_of(lines, "loss", "loss"),
-                   series_of(lines, "distortion", "distortion", palette_color(1), true)};
-    charts.push_back(loss);
-    SvgChart rate = make_chart("rate (nats per example)");
-    rate.series = {series_of(lines, "rate", "rate", palette_color(2))};
-    charts.push_back(rate);
-    // Every layer above z (collapse diagnostics): its KL to its prior, log scale where positive.
-    std::set<std::string> upper_layers;
-    for (const auto& l : lines)
-      for (const auto& [k, v] : l.items())
-        if (k.size() > 3 && k.compare(k.size() - 3, 3, "_kl") == 0 && v.is_number()) upper_layers.insert(k.substr(0, k.size() - 3));
-    if (!upper_layers.empty()) {
-      SvgChart upper = make_chart("KL of each layer above z to its prior (nats per example)");
-      size_t colour = 5;
-      for (const auto& layer : upper_layers)
-        upper.series.push_back(series_of(lines, layer + "_kl", "KL(q(" + layer + "|z) || p(" + layer + "))",
-                                         palette_color(colour++)));
-      upper.log_y = all_positive(upper.series);
-      charts.push_back(upper);
-    }
-    SvgChart beta = make_chart("beta");
-    beta.series = {series_of(lines, "beta", "beta", palette_color(3))};
-    beta.log_y = all_positive(beta.series);
-    charts.push_back(beta);
-    SvgChart constraint = make_chart("constraint per data dimension");
-    if (has_key(lines, "C_hat")) {
-      constraint.series.push_back(series_of(lines, "C_hat", "C_hat (running average)", palette_color(4)));
-      if (has_key(lines, "threshold"))
-        constraint.series.push_back(series_of(lines, "threshold", "threshold (kappa^2)", "#555555", true));
-    }
-    const std::string measure = constraint_key(config);
-    constraint.series.push_back(
-        series_of(lines, measure, measure + " (interval mean)", palette_color(0), has_key(lines, "C_hat")));
-    if (has_key(lines, "C_hat")) constraint.series.back().opacity = 0.55;
-    constraint.log_y = all_positive(constraint.series);
-    charts.push_back(constraint);
-    b += "<div class=\"charts\">\n";
-    for (const auto& c : charts) b += svg_line_chart(c) + "\n";
-    b += "</div>\n";
+// Metrics: one small table per evaluator, side by side.
+std::string run_metrics_html(const RunFiles& f) {
+  const json& summary = f.summary;
+  std::string b = "<h2 id=\"metrics\">Metrics</h2>\n";
+  if (!summary.is_object())
+    return b + "<p class=\"note\">No summary.json: the run has not finished its evaluators.</p>\n";
+  b += "<div class=\"cards\">\n";
+  if (summary.contains("evaluators") && summary["evaluators"].is_object())
+    for (const auto& [e, m] : summary["evaluators"].items()) b += metrics_card(e, m);
+  b += metrics_card("train (last interval)", summary.value("train", json()));
+  const json guard = summary_section(summary, "constraint_guard");
+  if (guard.is_object()) {  // its warning stands above, in full
+    json numbers = guard;
+    numbers.erase("warning");
+    b += metrics_card("constraint guard", numbers);
   }
+  return b + "</div>\n";
+}
 
-  // Pictures: those the summary lists, then any other image under artefacts/.
+// Every layer above z (collapse diagnostics): its KL to its prior, log scale where positive. None without such layers.
+void add_upper_layers_chart(const std::vector<json>& lines, std::vector<SvgChart>& charts) {
+  std::set<std::string> upper_layers;
+  for (const auto& l : lines)
+    for (const auto& [k, v] : l.items())
+      if (k.size() > 3 && k.compare(k.size() - 3, 3, "_kl") == 0 && v.is_number()) upper_layers.insert(k.substr(0, k.size() - 3));
+  if (upper_layers.empty()) return;
+  SvgChart upper = make_chart("KL of each layer above z to its prior (nats per example)");
+  size_t colour = 5;
+  for (const auto& layer : upper_layers)
+    upper.series.push_back(series_of(lines, layer + "_kl", "KL(q(" + layer + "|z) || p(" + layer + "))",
+                                     palette_color(colour++)));
+  upper.log_y = all_positive(upper.series);
+  charts.push_back(upper);
+}
+
+// The constraint per data dimension: C_hat and its threshold where logged, and the measure's interval mean.
+SvgChart constraint_chart(const std::vector<json>& lines, const json& config) {
+  SvgChart constraint = make_chart("constraint per data dimension");
+  if (has_key(lines, "C_hat")) {
+    constraint.series.push_back(series_of(lines, "C_hat", "C_hat (running average)", palette_color(4)));
+    if (has_key(lines, "threshold"))
+      constraint.series.push_back(series_of(lines, "threshold", "threshold (kappa^2)", "#555555", true));
+  }
+  const std::string measure = constraint_key(config);
+  constraint.series.push_back(
+      series_of(lines, measure, measure + " (interval mean)", palette_color(0), has_key(lines, "C_hat")));
+  if (has_key(lines, "C_hat")) constraint.series.back().opacity = 0.55;
+  constraint.log_y = all_positive(constraint.series);
+  return constraint;
+}
+
+// Training curves: loss and distortion, rate, the upper layers' KL, beta, the constraint.
+std::string run_curves_html(const RunFiles& f) {
+  const auto& lines = f.lines;
+  std::string b = "<h2 id=\"curves\">Training curves</h2>\n";
+  if (lines.empty()) return b + "<p class=\"note\">No metrics.jsonl lines yet.</p>\n";
+  std::vector<SvgChart> charts;
+  SvgChart loss = make_chart("loss, distortion (nats per example)");
+  loss.series = {series_of(lines, "loss", "loss"),
+                 series_of(lines, "distortion", "distortion", palette_color(1), true)};
+  charts.push_back(loss);
+  SvgChart rate = make_chart("rate (nats per example)");
+  rate.series = {series_of(lines, "rate", "rate", palette_color(2))};
+  charts.push_back(rate);
+  add_upper_layers_chart(lines, charts);
+  SvgChart beta = make_chart("beta");
+  beta.series = {series_of(lines, "beta", "beta", palette_color(3))};
+  beta.log_y = all_positive(beta.series);
+  charts.push_back(beta);
+  charts.push_back(constraint_chart(lines, f.config));
+  b += "<div class=\"charts\">\n";
+  for (const auto& c : charts) b += svg_line_chart(c) + "\n";
+  return b + "</div>\n";
+}
+
+// The pictures to show: those the summary lists, then any other image under artefacts/.
+std::vector<fs::path> run_pictures(const RunFiles& f) {
   std::vector<fs::path> pictures;
   std::set<std::string> seen;
-  if (summary.is_object() && summary.contains("artefacts") && summary["artefacts"].is_array())
-    for (const auto& a : summary["artefacts"])
+  if (f.summary.is_object() && f.summary.contains("artefacts") && f.summary["artefacts"].is_array())
+    for (const auto& a : f.summary["artefacts"])
       if (a.is_string() && seen.insert(fs::path(a.get<std::string>()).lexically_normal().string()).second)
-        pictures.push_back(dir / a.get<std::string>());
+        pictures.push_back(f.dir / a.get<std::string>());
   std::error_code ec;
   std::vector<fs::path> extra;
-  if (fs::is_directory(dir / "artefacts", ec))
-    for (const auto& e : fs::directory_iterator(dir / "artefacts", ec)) {
+  if (fs::is_directory(f.dir / "artefacts", ec))
+    for (const auto& e : fs::directory_iterator(f.dir / "artefacts", ec)) {
       const auto rel = fs::path("artefacts") / e.path().filename();
       const std::string fname = e.path().filename().string();
       if (e.is_regular_file(ec) && !mime_of(e.path()).empty() && fname.find(".tmp") == std::string::npos &&
@@ -525,7 +606,14 @@ std::string run_report_html(const fs::path& dir) {
     }
   std::sort(extra.begin(), extra.end());
   pictures.insert(pictures.end(), extra.begin(), extra.end());
-  b += "<h2 id=\"pictures\">Pictures</h2>\n";
+  return pictures;
+}
+
+// Pictures: each inline (base64), or a note when its file cannot be read.
+std::string run_pictures_html(const RunFiles& f) {
+  const std::vector<fs::path> pictures = run_pictures(f);
+  std::error_code ec;
+  std::string b = "<h2 id=\"pictures\">Pictures</h2>\n";
   if (pictures.empty()) b += "<p class=\"note\">No pictures.</p>\n";
   for (const auto& p : pictures) {
     const std::string mime = mime_of(p);
@@ -539,10 +627,31 @@ std::string run_report_html(const fs::path& dir) {
     if (mime.empty()) continue;
     b += fmt::format(R"(<figure><img src="data:{};base64,{}" alt="{}"><figcaption>{}</figcaption></figure>)", mime,
                      base64_encode(bytes), html_escape(p.filename().string()),
-                     html_escape(fs::relative(p, dir, ec).string()));
+                     html_escape(fs::relative(p, f.dir, ec).string()));
     b += "\n";
   }
+  return b;
+}
 
+}  // namespace
+
+std::string run_report_html(const fs::path& dir) {
+  const RunFiles f = read_run_files(dir);
+  const json &config = f.config, &run = f.run, &summary = f.summary;
+  const std::string name = config.is_object() ? config.value("name", dir.filename().string()) : dir.filename().string();
+  std::string status = run.is_object() ? run.value("status", "") : "";
+  if (summary.is_object() && summary.value("status", "") == "failed") status = "failed";
+
+  std::string b = fmt::format("<h1>run {}</h1>\n", html_escape(name));
+  b += "<p class=\"meta\">" + run_meta(f, status) + "</p>\n";
+  b += "<p class=\"meta\"><a href=\"#metrics\">metrics</a> · <a href=\"#curves\">training curves</a> · "
+       "<a href=\"#pictures\">pictures</a> · <a href=\"#config\">configuration</a></p>\n";
+  if (config.is_object() && !config.value("description", "").empty())
+    b += "<p class=\"desc\">" + html_escape(config["description"].get<std::string>()) + "</p>\n";
+  b += run_errors_html(f);
+  b += run_metrics_html(f);
+  b += run_curves_html(f);
+  b += run_pictures_html(f);
   b += "<h2 id=\"config\">Configuration (config.json, every default filled in)</h2>\n";
   b += config.is_object() ? "<pre>" + html_escape(config.dump(2)) + "</pre>\n"
                           : "<p class=\"note\">No config.json.</p>\n";
@@ -553,152 +662,189 @@ void write_run_report(const fs::path& run_dir) {
   write_file_atomic((run_dir / "report.html").string(), run_report_html(run_dir));
 }
 
-std::string folder_report_html(const Comparison& c, const json& state) {
-  std::error_code ec;
-  const std::string title = state.is_object() && state.contains("name") ? state["name"].get<std::string>()
-                                                                        : fs::absolute(c.dir).filename().string();
-  std::string b = fmt::format("<h1>{} {}</h1>\n", state.is_object() ? "sweep" : "runs in", html_escape(title));
-  if (state.is_object() && !state.value("description", "").empty())
-    b += "<p class=\"desc\">" + html_escape(state["description"].get<std::string>()) + "</p>\n";
+namespace {
 
-  // Status of every run: those found on disk, and those the sweep has not started.
+// The runs a sweep planned (its status.json), in plan order, beside the names of those found on disk.
+struct FolderRuns {
   std::map<std::string, json> planned;
   std::vector<std::string> plan_order;
+  std::set<std::string> on_disk;
+};
+
+// The sweep's plan from its state (none for a plain folder of runs), and the runs found.
+FolderRuns folder_runs(const Comparison& c, const json& state) {
+  FolderRuns f;
   if (state.is_object() && state.contains("runs") && state["runs"].is_array())
     for (const auto& r : state["runs"])
-      if (r.is_object() && r.contains("name")) planned[r["name"]] = r, plan_order.push_back(r["name"]);
+      if (r.is_object() && r.contains("name")) f.planned[r["name"]] = r, f.plan_order.push_back(r["name"]);
+  for (const auto& r : c.runs) f.on_disk.insert(r.name);
+  return f;
+}
+
+// The line of run counts per status, the runs not started yet counted too.
+std::string folder_status_html(const Comparison& c, const FolderRuns& f) {
   std::map<std::string, int> counts;
-  std::set<std::string> on_disk;
-  for (const auto& r : c.runs) {
-    on_disk.insert(r.name);
-    ++counts[r.status.empty() ? "unknown" : r.status];
-  }
+  for (const auto& r : c.runs) ++counts[r.status.empty() ? "unknown" : r.status];
   size_t not_started = 0;
-  for (const auto& n : plan_order)
-    if (!on_disk.count(n)) ++counts[planned[n].value("status", "pending")], ++not_started;
+  for (const auto& n : f.plan_order)
+    if (!f.on_disk.count(n)) ++counts[f.planned.at(n).value("status", "pending")], ++not_started;
   std::string meta = fmt::format("{} runs:", c.runs.size() + not_started);
   for (const auto& [s, n] : counts) meta += fmt::format(" &nbsp;{} {}", badge(s), n);
-  b += "<p class=\"meta\">" + meta + "</p>\n";
+  return "<p class=\"meta\">" + meta + "</p>\n";
+}
 
-  // Comparison table.
-  b += "<h2 id=\"comparison\">Comparison</h2>\n";
-  if (c.rows.empty()) {
-    b += "<p class=\"note\">No run has a summary yet.</p>\n";
-  } else {
-    b += "<div class=\"wide\"><table><tr>";
-    for (const auto& a : c.axis_columns) b += "<th>" + html_escape(a) + "</th>";
-    b += "<th>n</th>";
-    for (size_t j = 0; j < c.metrics.size(); ++j) {
-      // "evaluator." small above the metric's own name, so wide names do not stretch the table.
-      const auto dot = c.metrics[j].rfind('.');
-      const std::string head = dot == std::string::npos
-                                   ? html_escape(c.metrics[j])
-                                   : "<span class=\"sub\">" + html_escape(c.metrics[j].substr(0, dot + 1)) +
-                                         "</span><br>" + html_escape(c.metrics[j].substr(dot + 1));
-      b += "<th class=\"num\">" + head +
-           (c.directions[j] == Direction::kLower    ? " ↓"
-            : c.directions[j] == Direction::kHigher ? " ↑"
-                                                    : "") +
-           "</th>";
-    }
-    b += "</tr>\n";
-    for (size_t i = 0; i < c.rows.size(); ++i) {
-      const auto& row = c.rows[i];
-      b += "<tr>";
-      for (size_t a = 0; a < row.axes.size(); ++a)
-        b += fmt::format(R"(<td class="axis">{}{}</td>)",
-                         a == 0 ? fmt::format(R"(<span style="color:{}">&#9632;</span> )", palette_color(i)) : "",
-                         html_escape(row.axes[a]));
-      b += fmt::format(R"(<td class="num">{}</td>)", row.runs.size());
-      for (const auto& cell : row.cells) {
-        if (!cell) {
-          b += R"(<td class="num">–</td>)";
-          continue;
-        }
-        std::string text = format_number(cell->mean);
-        if (cell->n > 1) text += " ± " + format_number(cell->std);
-        if (cell->n != static_cast<int>(row.runs.size())) text += fmt::format(" (n={})", cell->n);
-        b += fmt::format(R"(<td class="num{}">{}</td>)", cell->best ? " best" : "", html_escape(text));
-      }
-      b += "</tr>\n";
-    }
-    b += "</table></div>\n<p class=\"note\">Mean ± sample standard deviation over the seeds of each combination; n "
-         "runs per "
-         "row. Bold, green: the best combination per metric (↓ lower is better, ↑ higher is better; metrics without an "
-         "arrow have no rule). The same table: comparison.md, comparison.csv.</p>\n";
+// The comparison table's header row: the axes, n, and each metric with its arrow.
+std::string comparison_head_html(const Comparison& c) {
+  std::string b = "<tr>";
+  for (const auto& a : c.axis_columns) b += "<th>" + html_escape(a) + "</th>";
+  b += "<th>n</th>";
+  for (size_t j = 0; j < c.metrics.size(); ++j) {
+    // "evaluator." small above the metric's own name, so wide names do not stretch the table.
+    const auto dot = c.metrics[j].rfind('.');
+    const std::string head = dot == std::string::npos
+                                 ? html_escape(c.metrics[j])
+                                 : "<span class=\"sub\">" + html_escape(c.metrics[j].substr(0, dot + 1)) +
+                                       "</span><br>" + html_escape(c.metrics[j].substr(dot + 1));
+    b += "<th class=\"num\">" + head +
+         (c.directions[j] == Direction::kLower    ? " ↓"
+          : c.directions[j] == Direction::kHigher ? " ↑"
+                                                  : "") +
+         "</th>";
   }
+  return b + "</tr>\n";
+}
 
-  // Training curves of every run, one colour per combination.
+// Row i of the comparison table: its axes (the first with the row's colour), n, and each metric's cell.
+std::string comparison_row_html(const ComparisonRow& row, size_t i) {
+  std::string b = "<tr>";
+  for (size_t a = 0; a < row.axes.size(); ++a)
+    b += fmt::format(R"(<td class="axis">{}{}</td>)",
+                     a == 0 ? fmt::format(R"(<span style="color:{}">&#9632;</span> )", palette_color(i)) : "",
+                     html_escape(row.axes[a]));
+  b += fmt::format(R"(<td class="num">{}</td>)", row.runs.size());
+  for (const auto& cell : row.cells) {
+    if (!cell) {
+      b += R"(<td class="num">–</td>)";
+      continue;
+    }
+    std::string text = format_number(cell->mean);
+    if (cell->n > 1) text += " ± " + format_number(cell->std);
+    if (cell->n != static_cast<int>(row.runs.size())) text += fmt::format(" (n={})", cell->n);
+    b += fmt::format(R"(<td class="num{}">{}</td>)", cell->best ? " best" : "", html_escape(text));
+  }
+  return b + "</tr>\n";
+}
+
+// Comparison table.
+std::string comparison_table_html(const Comparison& c) {
+  std::string b = "<h2 id=\"comparison\">Comparison</h2>\n";
+  if (c.rows.empty()) return b + "<p class=\"note\">No run has a summary yet.</p>\n";
+  b += "<div class=\"wide\"><table>" + comparison_head_html(c);
+  for (size_t i = 0; i < c.rows.size(); ++i) b += comparison_row_html(c.rows[i], i);
+  b += "</table></div>\n<p class=\"note\">Mean ± sample standard deviation over the seeds of each combination; n "
+       "runs per "
+       "row. Bold, green: the best combination per metric (↓ lower is better, ↑ higher is better; metrics without an "
+       "arrow have no rule). The same table: comparison.md, comparison.csv.</p>\n";
+  return b;
+}
+
+// The runs whose curves are drawn, with their colour index: the table's, then the incomplete ones.
+std::vector<std::pair<const RunRecord*, size_t>> folder_curves(const Comparison& c) {
   std::vector<std::pair<const RunRecord*, size_t>> curves;  // run, colour index
   for (size_t i = 0; i < c.rows.size(); ++i)
     for (const auto* r : c.rows[i].runs) curves.emplace_back(r, i);
   for (const auto* r : c.incomplete) curves.emplace_back(r, c.rows.size() + curves.size());
-  if (!curves.empty()) {
-    b += "<h2 id=\"curves\">Training curves</h2>\n";
-    std::vector<const RunRecord*> curve_runs;
-    for (const auto& [r, i] : curves) curve_runs.push_back(r);
-    const std::string measure = runs_constraint_key(curve_runs);
-    SvgChart loss = make_chart("loss (nats per example)", 600, 320);
-    SvgChart beta = make_chart("beta", 600, 320);
-    SvgChart constraint = make_chart(measure + " (interval mean) and thresholds", 600, 320);
-    std::set<double> thresholds;
-    std::set<std::string> labelled;
-    for (const auto& [r, i] : curves) {
-      const auto lines = read_metrics_lines(r->dir / "metrics.jsonl");
-      const bool in_table = i < c.rows.size();
-      const std::string label =
-          in_table ? c.rows[i].label : r->name + " (" + (r->status.empty() ? "?" : r->status) + ")";
-      const std::string first = labelled.insert(label).second ? label : "";
-      const std::string color = palette_color(i);
-      const bool dashed = i >= 10;  // palette repeats: tell the second ten apart
-      loss.series.push_back(series_of(lines, "loss", first, color, dashed));
-      beta.series.push_back(series_of(lines, "beta", first, color, dashed));
-      constraint.series.push_back(series_of(lines, measure, first, color, dashed));
-      for (auto* s : {&loss.series.back(), &beta.series.back(), &constraint.series.back()}) s->opacity = 0.8;
-      for (auto it = lines.rbegin(); it != lines.rend(); ++it)
-        if (it->contains("threshold") && (*it)["threshold"].is_number()) {
-          thresholds.insert((*it)["threshold"].get<double>());
-          break;
-        }
-    }
-    for (double t : thresholds) {
-      SvgSeries s;
-      s.label = "threshold " + format_number(t);
-      s.color = "#444444";
-      s.dashed = true;
-      double x0 = INFINITY, x1 = -INFINITY;
-      for (const auto& q : constraint.series)
-        for (double x : q.x) x0 = std::min(x0, x), x1 = std::max(x1, x);
-      if (x0 <= x1) s.x = {x0, x1}, s.y = {t, t};
-      constraint.series.push_back(s);
-    }
-    beta.log_y = all_positive(beta.series);
-    constraint.log_y = all_positive(constraint.series);
-    loss.log_y = false;
-    b += "<div class=\"charts\">\n" + svg_line_chart(loss) + "\n" + svg_line_chart(beta) + "\n" +
-         svg_line_chart(constraint) + "\n</div>\n";
-  }
+  return curves;
+}
 
-  // Every run, linked.
-  b += "<h2 id=\"runs\">Runs</h2>\n<table><tr><th>run</th><th>status</th><th>steps</th><th>training "
-       "time</th><th>error</th></tr>\n";
-  auto run_row = [&](const std::string& name, const std::string& href, const std::string& status,
-                     const std::string& steps, const std::string& time, const std::string& error) {
-    b += fmt::format(
-        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
-        href.empty() ? html_escape(name) : fmt::format(R"(<a href="{}">{}</a>)", html_escape(href), html_escape(name)),
-        badge(status), html_escape(steps), html_escape(time), html_escape(error));
-  };
+// A dashed grey line across the constraint chart at each threshold the runs logged.
+void add_threshold_lines(SvgChart& constraint, const std::set<double>& thresholds) {
+  for (double t : thresholds) {
+    SvgSeries s;
+    s.label = "threshold " + format_number(t);
+    s.color = "#444444";
+    s.dashed = true;
+    double x0 = INFINITY, x1 = -INFINITY;
+    for (const auto& q : constraint.series)
+      for (double x : q.x) x0 = std::min(x0, x), x1 = std::max(x1, x);
+    if (x0 <= x1) s.x = {x0, x1}, s.y = {t, t};
+    constraint.series.push_back(s);
+  }
+}
+
+// Training curves of every run, one colour per combination.
+std::string folder_curves_html(const Comparison& c) {
+  const auto curves = folder_curves(c);
+  if (curves.empty()) return "";
+  std::string b = "<h2 id=\"curves\">Training curves</h2>\n";
+  std::vector<const RunRecord*> curve_runs;
+  for (const auto& [r, i] : curves) curve_runs.push_back(r);
+  const std::string measure = runs_constraint_key(curve_runs);
+  SvgChart loss = make_chart("loss (nats per example)", 600, 320);
+  SvgChart beta = make_chart("beta", 600, 320);
+  SvgChart constraint = make_chart(measure + " (interval mean) and thresholds", 600, 320);
+  std::set<double> thresholds;
+  std::set<std::string> labelled;
+  for (const auto& [r, i] : curves) {
+    const auto lines = read_metrics_lines(r->dir / "metrics.jsonl");
+    const bool in_table = i < c.rows.size();
+    const std::string label =
+        in_table ? c.rows[i].label : r->name + " (" + (r->status.empty() ? "?" : r->status) + ")";
+    const std::string first = labelled.insert(label).second ? label : "";
+    const std::string color = palette_color(i);
+    const bool dashed = i >= 10;  // palette repeats: tell the second ten apart
+    loss.series.push_back(series_of(lines, "loss", first, color, dashed));
+    beta.series.push_back(series_of(lines, "beta", first, color, dashed));
+    constraint.series.push_back(series_of(lines, measure, first, color, dashed));
+    for (auto* s : {&loss.series.back(), &beta.series.back(), &constraint.series.back()}) s->opacity = 0.8;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it)
+      if (it->contains("threshold") && (*it)["threshold"].is_number()) {
+        thresholds.insert((*it)["threshold"].get<double>());
+        break;
+      }
+  }
+  add_threshold_lines(constraint, thresholds);
+  beta.log_y = all_positive(beta.series);
+  constraint.log_y = all_positive(constraint.series);
+  loss.log_y = false;
+  return b + "<div class=\"charts\">\n" + svg_line_chart(loss) + "\n" + svg_line_chart(beta) + "\n" +
+         svg_line_chart(constraint) + "\n</div>\n";
+}
+
+// A line of the runs table; the name links to href when it is set.
+struct RunRow {
+  std::string name, href, status, steps, time, error;
+};
+
+// One line of the runs table.
+std::string run_row_html(const RunRow& row) {
+  return fmt::format(
+      "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+      row.href.empty() ? html_escape(row.name)
+                       : fmt::format(R"(<a href="{}">{}</a>)", html_escape(row.href), html_escape(row.name)),
+      badge(row.status), html_escape(row.steps), html_escape(row.time), html_escape(row.error));
+}
+
+// The runs found, in the sweep's plan order; those it did not plan after them, as found.
+std::vector<const RunRecord*> runs_in_plan_order(const Comparison& c, const std::vector<std::string>& plan_order) {
   std::vector<const RunRecord*> sorted;
   for (const auto& r : c.runs) sorted.push_back(&r);
   std::map<std::string, size_t> rank;
   for (size_t i = 0; i < plan_order.size(); ++i) rank[plan_order[i]] = i;
-  std::stable_sort(sorted.begin(), sorted.end(), [&](const RunRecord* a, const RunRecord* b2) {
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const RunRecord* a, const RunRecord* b) {
     const size_t ra = rank.count(a->name) ? rank[a->name] : plan_order.size();
-    const size_t rb = rank.count(b2->name) ? rank[b2->name] : plan_order.size();
+    const size_t rb = rank.count(b->name) ? rank[b->name] : plan_order.size();
     return ra < rb;
   });
-  for (const auto* r : sorted) {
+  return sorted;
+}
+
+// Every run, linked.
+std::string folder_runs_html(const Comparison& c, const FolderRuns& f) {
+  std::error_code ec;
+  std::string b = "<h2 id=\"runs\">Runs</h2>\n<table><tr><th>run</th><th>status</th><th>steps</th><th>training "
+                  "time</th><th>error</th></tr>\n";
+  for (const auto* r : runs_in_plan_order(c, f.plan_order)) {
     const bool has_report = fs::exists(r->dir / "report.html", ec);
     const auto rel = fs::relative(r->dir / "report.html", c.dir, ec).generic_string();
     const json run = read_json_or_null(r->dir / "run.json");
@@ -708,12 +854,32 @@ std::string folder_report_html(const Comparison& c, const json& state) {
     std::string time =
         r->metrics.contains("wall_seconds") ? Progress::clock(r->metrics["wall_seconds"].get<double>()) : "";
     std::string error = r->error;
-    if (planned.count(r->name) && error.empty()) error = planned[r->name].value("error", "");
-    run_row(fs::relative(r->dir, c.dir, ec).generic_string(), has_report ? rel : "", r->status, steps, time, error);
+    if (f.planned.count(r->name) && error.empty()) error = f.planned.at(r->name).value("error", "");
+    b += run_row_html({fs::relative(r->dir, c.dir, ec).generic_string(), has_report ? rel : "", r->status, steps, time,
+                       error});
   }
-  for (const auto& n : plan_order)
-    if (!on_disk.count(n)) run_row(n, "", planned[n].value("status", "pending"), "", "", planned[n].value("error", ""));
-  b += "</table>\n";
+  for (const auto& n : f.plan_order)
+    if (!f.on_disk.count(n))
+      b += run_row_html(
+          {n, "", f.planned.at(n).value("status", "pending"), "", "", f.planned.at(n).value("error", "")});
+  return b + "</table>\n";
+}
+
+}  // namespace
+
+std::string folder_report_html(const Comparison& c, const json& state) {
+  const std::string title = state.is_object() && state.contains("name") ? state["name"].get<std::string>()
+                                                                        : fs::absolute(c.dir).filename().string();
+  std::string b = fmt::format("<h1>{} {}</h1>\n", state.is_object() ? "sweep" : "runs in", html_escape(title));
+  if (state.is_object() && !state.value("description", "").empty())
+    b += "<p class=\"desc\">" + html_escape(state["description"].get<std::string>()) + "</p>\n";
+
+  // Status of every run: those found on disk, and those the sweep has not started.
+  const FolderRuns runs = folder_runs(c, state);
+  b += folder_status_html(c, runs);
+  b += comparison_table_html(c);
+  b += folder_curves_html(c);
+  b += folder_runs_html(c, runs);
   return page((state.is_object() ? "priorlab sweep " : "priorlab runs in ") + title, b);
 }
 

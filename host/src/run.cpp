@@ -265,23 +265,23 @@ std::string world_note(const ProcessGroup* group) {
   return group ? fmt::format(", {} processes over {}", group->world(), group->backend()) : std::string();
 }
 
-// Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
-// A rank other than 0 trains and does its share of the evaluators: rank 0 writes the folder.
-int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
-  if (!trainer.writer()) {
-    std::vector<std::string> errors, artefacts;
-    try {
-      trainer.train();
-      if (!trainer.finished()) return kInterrupted;
-      // Its share of the evaluators' work; rank 0 writes the results.
-      evaluate_pipeline(p, dir, errors, artefacts, stop, trainer.process_group());
-    } catch (const std::exception& e) {
-      std::cerr << "priorlab: error: " << explain(e) << std::endl;
-      return kFailed;
-    }
-    return errors.empty() ? kOk : kFailed;
+// A rank other than 0: trains, then does its share of the evaluators' work; rank 0 writes the results.
+int train_and_evaluate_rank(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
+  std::vector<std::string> errors, artefacts;
+  try {
+    trainer.train();
+    if (!trainer.finished()) return kInterrupted;
+    // Its share of the evaluators' work; rank 0 writes the results.
+    evaluate_pipeline(p, dir, errors, artefacts, stop, trainer.process_group());
+  } catch (const std::exception& e) {
+    std::cerr << "priorlab: error: " << explain(e) << std::endl;
+    return kFailed;
   }
-  const std::int64_t iterations = p.config["training"]["iterations"];
+  return errors.empty() ? kOk : kFailed;
+}
+
+// Trains the run; when training fails or stops short, records and says so and returns the exit code.
+std::optional<int> train_run(const fs::path& dir, Trainer& trainer, std::int64_t iterations) {
   set_status(dir, "running", trainer.step(), iterations);
   try {
     trainer.train();
@@ -306,38 +306,40 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
               << std::endl;
     return kInterrupted;
   }
+  return std::nullopt;
+}
+
+// What a finished run's evaluation gave: the evaluators' metrics, pictures and errors, and summary.json.
+struct Evaluation {
   std::vector<std::string> errors, artefacts;
   nlohmann::json evaluators, summary;
-  try {
-    // The training's all-reduce figures, before the evaluators' collectives add to them.
-    const auto distributed = trainer.distributed_summary();
-    evaluators = evaluate_pipeline(p, dir, errors, artefacts, stop, trainer.process_group());
-    write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), evaluators, artefacts);
-    summary = {{"name", p.name},
-               {"status", errors.empty() ? "completed" : "failed"},
+};
+
+// Runs the evaluators on the trained run and writes summary.json.
+Evaluation evaluate_run(Pipeline& p, const fs::path& dir, const Trainer& trainer, const std::atomic<bool>* stop) {
+  Evaluation r;
+  // The training's all-reduce figures, before the evaluators' collectives add to them.
+  const auto distributed = trainer.distributed_summary();
+  r.evaluators = evaluate_pipeline(p, dir, r.errors, r.artefacts, stop, trainer.process_group());
+  write_evaluation_events(dir, p.config.value("tensorboard", true), trainer.step(), r.evaluators, r.artefacts);
+  r.summary = {{"name", p.name},
+               {"status", r.errors.empty() ? "completed" : "failed"},
                {"steps", trainer.step()},
                {"wall_seconds", trainer.wall_seconds()},
                {"train", trainer.last_metrics()},
-               {"evaluators", evaluators},
-               {"artefacts", artefacts}};
-    if (!errors.empty()) summary["errors"] = errors;
-    if (!trainer.constraint_guard().is_null()) summary["constraint_guard"] = trainer.constraint_guard();
-    if (const auto collapse = trainer.collapse_summary(); !collapse.is_null()) summary["collapse"] = collapse;
-    if (!distributed.is_null()) summary["distributed"] = distributed;
-    write_json(dir / "summary.json", summary);
-  } catch (const std::exception& e) {
-    // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.
-    const std::string what = fmt::format("{}; training finished (step {}), so `priorlab evaluate {}` can redo the "
-                                         "evaluation",
-                                         explain(e), trainer.step(), dir.string());
-    set_status(dir, "failed", trainer.step(), iterations, what);
-    std::cerr << "priorlab: error: " << what << std::endl;
-    return kFailed;
-  }
-  set_status(dir, errors.empty() ? "completed" : "failed", trainer.step(), iterations,
-             errors.empty() ? "" : errors.front());
+               {"evaluators", r.evaluators},
+               {"artefacts", r.artefacts}};
+  if (!r.errors.empty()) r.summary["errors"] = r.errors;
+  if (!trainer.constraint_guard().is_null()) r.summary["constraint_guard"] = trainer.constraint_guard();
+  if (const auto collapse = trainer.collapse_summary(); !collapse.is_null()) r.summary["collapse"] = collapse;
+  if (!distributed.is_null()) r.summary["distributed"] = distributed;
+  write_json(dir / "summary.json", r.summary);
+  return r;
+}
 
-  // What a researcher reads first.
+// What a researcher reads first: the run's outcome, the last interval, the guard, the layers, the evaluators.
+void print_run(const Pipeline& p, const fs::path& dir, const Trainer& trainer, const Evaluation& r) {
+  const nlohmann::json& summary = r.summary;
   std::cout << fmt::format("\nrun {} {}: {} steps in {} -> {}\n", p.name, summary["status"].get<std::string>(),
                            trainer.step(), Progress::clock(trainer.wall_seconds()), dir.string());
   const auto& t = trainer.last_metrics();
@@ -358,8 +360,31 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                             l.contains("kl") ? ", KL " + fmt_value(l["kl"]) + " nats" : std::string());
     std::cout << fmt::format("  {:<20} {}\n", "stochastic layers", layers);
   }
-  print_evaluations(evaluators, artefacts, dir);
-  return errors.empty() ? kOk : kFailed;
+  print_evaluations(r.evaluators, r.artefacts, dir);
+}
+
+// Trains (from wherever the trainer stands) and evaluates; writes summary.json and run.json.
+// A rank other than 0 trains and does its share of the evaluators: rank 0 writes the folder.
+int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const std::atomic<bool>* stop) {
+  if (!trainer.writer()) return train_and_evaluate_rank(p, dir, trainer, stop);
+  const std::int64_t iterations = p.config["training"]["iterations"];
+  if (const auto stopped = train_run(dir, trainer, iterations)) return *stopped;
+  Evaluation r;
+  try {
+    r = evaluate_run(p, dir, trainer, stop);
+  } catch (const std::exception& e) {
+    // Training is done and checkpointed: `priorlab evaluate DIR` redoes this part alone.
+    const std::string what = fmt::format("{}; training finished (step {}), so `priorlab evaluate {}` can redo the "
+                                         "evaluation",
+                                         explain(e), trainer.step(), dir.string());
+    set_status(dir, "failed", trainer.step(), iterations, what);
+    std::cerr << "priorlab: error: " << what << std::endl;
+    return kFailed;
+  }
+  set_status(dir, r.errors.empty() ? "completed" : "failed", trainer.step(), iterations,
+             r.errors.empty() ? "" : r.errors.front());
+  print_run(p, dir, trainer, r);
+  return r.errors.empty() ? kOk : kFailed;
 }
 
 }  // namespace

@@ -96,6 +96,50 @@ CollapseOptions collapse_options(const nlohmann::json& training) {
   return o;
 }
 
+// This process's rows of a step's batch x: all of them, or a rank's shard (x is narrowed to it).
+BatchShard shard_rows(torch::Tensor& x, const ProcessGroup* group) {
+  BatchShard shard;
+  shard.global = shard.size = x.size(0);
+  if (group) {
+    shard = shard_of(x.size(0), group->rank(), group->world());
+    x = x.narrow(0, shard.offset, shard.size);
+  }
+  return shard;
+}
+
+// A step's loss, distortion, rate, nll/dim and sq/dim (kSums values, double, on the device).
+torch::Tensor step_statistics(const ObjectiveTerms& terms, double data_dim) {
+  return torch::stack({terms.loss.detach().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble),
+                       terms.rate.mean().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble) / data_dim,
+                       terms.squared_error.mean().to(torch::kDouble) / data_dim});
+}
+
+// The refusal of step `step` (counted from 0) for its non-finite loss; s: its statistics.
+Error non_finite_loss(std::int64_t step, const double* s, double beta) {
+  return Error(fmt::format("training step {}", step + 1),
+               fmt::format("non-finite loss {} (distortion {}, rate {}, beta {}); the last checkpoint before it is "
+                           "intact: lower training.learning_rate or check the data",
+                           s[kLoss], s[kDistortion], s[kRate], beta));
+}
+
+// What the scheduler is told after step `step` (counted from 0); s: the step's statistics.
+SchedulerInput scheduler_input(std::int64_t step, std::int64_t steps_per_epoch, const double* s) {
+  SchedulerInput input;
+  input.step = step;
+  input.epoch = static_cast<double>(step + 1) / steps_per_epoch;
+  input.nll_per_dim = s[kNllPerDim];
+  input.squared_error_per_dim = s[kSqPerDim];
+  input.rate = s[kRate];
+  return input;
+}
+
+// The progress line's fields at the end of a logging interval.
+std::string interval_fields(const nlohmann::json& m) {
+  return fmt::format("loss {} rate {} beta {} C {} {}", short_number(m["loss"]), short_number(m["rate"]),
+                     short_number(m["beta"]), short_number(m.value("C_hat", m["nll_per_dim"].get<double>())),
+                     m["phase"].get<std::string>());
+}
+
 }  // namespace
 
 Trainer::Trainer(Pipeline& pipeline, std::string run_dir, bool interactive, const std::atomic<bool>* stop)
@@ -177,26 +221,22 @@ torch::Tensor Trainer::batch_indices(std::int64_t step) {
   return perm_.slice(0, within * batch_size_, (within + 1) * batch_size_);
 }
 
+// What every step of train() uses: the plugins' names (for call_plugin), the data dimension, the progress.
+struct Trainer::StepContext {
+  std::string dataset_name, objective_name, scheduler_name, prior_name;
+  double data_dim;
+  Progress& progress;
+};
+
 void Trainer::train(std::int64_t pause_at) {
   const std::string dataset_name = p_.config["dataset"]["plugin"];
   const std::string objective_name = p_.config["objective"]["plugin"];
   const std::string scheduler_name = p_.config["scheduler"]["plugin"];
   const std::string prior_name = p_.config["prior"]["plugin"];
   const double data_dim = static_cast<double>(p_.data.dimension());
-  // The guard (DESIGN §4): can the scheduler's threshold bind at all on this data?
-  const ConstraintBaseline baseline = constraint_baseline(p_);
-  constraint_guard_ = call_plugin(scheduler_name, [&] { return p_.scheduler->check_baseline(baseline); });
-  if (writer_ && constraint_guard_.is_object() && constraint_guard_.contains("warning"))
-    std::cerr << "priorlab: warning: " << constraint_guard_["warning"].get<std::string>() << std::endl;
-  // The event file keeps the steps this session starts from, so a resume logs nothing twice.
-  if (writer_ && !events_ && p_.config.value("tensorboard", true) && tensorboard_enabled()) {
-    try {
-      events_ = EventWriter::open(run_dir_, step_);
-    } catch (const std::exception& e) {
-      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; no TensorBoard records this session" << std::endl;
-    }
-  }
+  start_training(scheduler_name);
   Progress progress("train", iterations_, interactive_ && writer_);
+  StepContext context{dataset_name, objective_name, scheduler_name, prior_name, data_dim, progress};
   p_.network->train();
   p_.prior->train();
   // Every rank starts from rank 0's parameters (they agree already when all were initialised
@@ -211,106 +251,119 @@ void Trainer::train(std::int64_t pause_at) {
       save_checkpoint_agreed();
       return;
     }
-    const double beta = p_.scheduler->beta();
-    const bool train_prior = p_.scheduler->train_prior();
-    // Everything random in this step is seeded by (seed, step): resume-exact.
-    torch::manual_seed(mix_seed(p_.seed, 0x73746570ULL /* "step" */, step_));
-    const auto indices = batch_indices(step_);
-    const Batch batch = call_plugin(dataset_name, [&] {
-      return p_.dataset->get(Split::Train, indices, mix_seed(p_.seed, 0x64726177ULL /* "draw" */, step_));
-    });
-    auto x = batch.x.to(p_.device, p_.dtype);
-    // Data-parallel: this rank's rows of the global batch, and the noise of the whole batch
-    // (sample_diag_gaussian keeps this shard's rows), so N ranks draw what one process draws.
-    BatchShard shard;
-    shard.global = shard.size = x.size(0);
-    if (group_) {
-      shard = shard_of(x.size(0), group_->rank(), group_->world());
-      x = x.narrow(0, shard.offset, shard.size);
-    }
-    const BatchShardScope shard_scope(shard);
-    PriorStep prior_step;
-    prior_step.step = step_;
-    prior_step.epoch = static_cast<double>(step_) / p_.steps_per_epoch;
-    prior_step.indices = group_ ? indices.narrow(0, shard.offset, shard.size) : indices;
-    call_plugin(prior_name, [&] { p_.prior->begin_step(prior_step); });
-    const double shard_weight = static_cast<double>(shard.size) / static_cast<double>(shard.global);
-
-    clear_gradients();
-    const ObjectiveTerms terms =
-        call_plugin(objective_name, [&] { return p_.objective->compute(x, *p_.network, *p_.prior, beta); });
-    // The scheduler's inputs, computed in one place: one small host transfer per step.
-    auto stats = torch::stack({terms.loss.detach().to(torch::kDouble), terms.distortion.mean().to(torch::kDouble),
-                               terms.rate.mean().to(torch::kDouble),
-                               terms.distortion.mean().to(torch::kDouble) / data_dim,
-                               terms.squared_error.mean().to(torch::kDouble) / data_dim});
-    torch::Tensor host;
-    if (group_) {
-      // The global batch's means: each rank's means weighted by its share of the rows, summed;
-      // the last value counts the ranks asked to stop.
-      auto reduced = torch::cat({(stats * shard_weight).to(torch::kCPU),
-                                 torch::tensor({stop_ && stop_->load() ? 1.0 : 0.0}, torch::kDouble)});
-      group_->sum(reduced, fmt::format("summing the statistics of step {}", step_ + 1));
-      stop_agreed_ = reduced[kSums].item<double>() > 0;
-      host = reduced.slice(0, 0, kSums);
-      stats = host.to(p_.device);
-    } else {
-      host = stats.to(torch::kCPU);
-    }
-    const double* s = host.data_ptr<double>();
-    if (!std::isfinite(s[kLoss])) {
-      progress.finish();
-      throw Error(fmt::format("training step {}", step_ + 1),
-                  fmt::format("non-finite loss {} (distortion {}, rate {}, beta {}); the last checkpoint before it is "
-                              "intact: lower training.learning_rate or check the data",
-                              s[kLoss], s[kDistortion], s[kRate], beta));
-    }
-    terms.loss.backward();
-    fill_missing_gradients();
-    // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
-    if (group_) group_->reduce_gradients(shared_params_, shard_weight);
-    opt_network_->step();
-    if (opt_prior_ && train_prior) {
-      // The lambda form (Eq. 10, 11): the prior's parameters appear only in beta * rate, so
-      // dividing their gradient by beta gives them the rate's gradient with weight 1, which
-      // Adam's normalisation does not give while beta moves by orders of magnitude.
-      if (prior_rate_weight_one_ && beta > 0)
-        for (auto& group : opt_prior_->param_groups())
-          for (auto& t : group.params())
-            if (t.grad().defined()) t.mutable_grad().div_(beta);
-      opt_prior_->step();
-    }
-
-    SchedulerInput input;
-    input.step = step_;
-    input.epoch = static_cast<double>(step_ + 1) / p_.steps_per_epoch;
-    input.nll_per_dim = s[kNllPerDim];
-    input.squared_error_per_dim = s[kSqPerDim];
-    input.rate = s[kRate];
-    call_plugin(scheduler_name, [&] { p_.scheduler->update(input); });
-
-    interval_sums_ += stats;
-    ++interval_steps_;
-    ++step_;
-    ++session_steps_;
-    if (step_ % log_every_ == 0 || step_ == iterations_) {
-      log_interval();
-      const auto& m = last_metrics_;
-      const std::string fields =
-          fmt::format("loss {} rate {} beta {} C {} {}", short_number(m["loss"]), short_number(m["rate"]),
-                      short_number(m["beta"]), short_number(m.value("C_hat", m["nll_per_dim"].get<double>())),
-                      m["phase"].get<std::string>());
-      if (writer_) {
-        progress.line(step_, fields);
-        for (const auto& said : collapse_lines_) std::cerr << "priorlab: warning: " << said << std::endl;
-        progress.update(step_, fields);
-      }
-    } else if (writer_) {
-      progress.update(step_, last_metrics_.empty() ? "" : fmt::format("beta {}", short_number(p_.scheduler->beta())));
-    }
-    if ((checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0) || step_ == iterations_) save_checkpoint_agreed();
+    train_step(context);
   }
   progress.finish();
+}
+
+// The guard's report (its warning said) and the TensorBoard event file, before a session's first step.
+void Trainer::start_training(const std::string& scheduler_name) {
+  // The guard (DESIGN §4): can the scheduler's threshold bind at all on this data?
+  const ConstraintBaseline baseline = constraint_baseline(p_);
+  constraint_guard_ = call_plugin(scheduler_name, [&] { return p_.scheduler->check_baseline(baseline); });
+  if (writer_ && constraint_guard_.is_object() && constraint_guard_.contains("warning"))
+    std::cerr << "priorlab: warning: " << constraint_guard_["warning"].get<std::string>() << std::endl;
+  // The event file keeps the steps this session starts from, so a resume logs nothing twice.
+  if (writer_ && !events_ && p_.config.value("tensorboard", true) && tensorboard_enabled()) {
+    try {
+      events_ = EventWriter::open(run_dir_, step_);
+    } catch (const std::exception& e) {
+      std::cerr << "priorlab: warning: " << one_line(e.what()) << "; no TensorBoard records this session" << std::endl;
+    }
+  }
+}
+
+// One step (batch, objective, optimisers, scheduler), then the interval's record and checkpoint when due.
+void Trainer::train_step(StepContext& c) {
+  const double beta = p_.scheduler->beta();
+  const bool train_prior = p_.scheduler->train_prior();
+  // Everything random in this step is seeded by (seed, step): resume-exact.
+  torch::manual_seed(mix_seed(p_.seed, 0x73746570ULL /* "step" */, step_));
+  const auto indices = batch_indices(step_);
+  const Batch batch = call_plugin(c.dataset_name, [&] {
+    return p_.dataset->get(Split::Train, indices, mix_seed(p_.seed, 0x64726177ULL /* "draw" */, step_));
+  });
+  auto x = batch.x.to(p_.device, p_.dtype);
+  // Data-parallel: this rank's rows of the global batch, and the noise of the whole batch
+  // (sample_diag_gaussian keeps this shard's rows), so N ranks draw what one process draws.
+  const BatchShard shard = shard_rows(x, group_);
+  const BatchShardScope shard_scope(shard);
+  PriorStep prior_step;
+  prior_step.step = step_;
+  prior_step.epoch = static_cast<double>(step_) / p_.steps_per_epoch;
+  prior_step.indices = group_ ? indices.narrow(0, shard.offset, shard.size) : indices;
+  call_plugin(c.prior_name, [&] { p_.prior->begin_step(prior_step); });
+  const double shard_weight = static_cast<double>(shard.size) / static_cast<double>(shard.global);
+
+  clear_gradients();
+  const ObjectiveTerms terms =
+      call_plugin(c.objective_name, [&] { return p_.objective->compute(x, *p_.network, *p_.prior, beta); });
+  // The scheduler's inputs, computed in one place: one small host transfer per step.
+  auto stats = step_statistics(terms, c.data_dim);
+  const torch::Tensor host = global_statistics(stats, shard_weight);
+  const double* s = host.data_ptr<double>();
+  if (!std::isfinite(s[kLoss])) {
+    c.progress.finish();
+    throw non_finite_loss(step_, s, beta);
+  }
+  update_parameters(terms.loss, beta, train_prior, shard_weight);
+  const SchedulerInput input = scheduler_input(step_, p_.steps_per_epoch, s);
+  call_plugin(c.scheduler_name, [&] { p_.scheduler->update(input); });
+
+  interval_sums_ += stats;
+  ++interval_steps_;
+  ++step_;
+  ++session_steps_;
+  report_step(c);
+  if ((checkpoint_every_ > 0 && step_ % checkpoint_every_ == 0) || step_ == iterations_) save_checkpoint_agreed();
+}
+
+// The step's statistics on the host; in a group the global batch's (stats too), and the stop flags agreed.
+torch::Tensor Trainer::global_statistics(torch::Tensor& stats, double shard_weight) {
+  if (!group_) return stats.to(torch::kCPU);
+  // The global batch's means: each rank's means weighted by its share of the rows, summed;
+  // the last value counts the ranks asked to stop.
+  auto reduced = torch::cat({(stats * shard_weight).to(torch::kCPU),
+                             torch::tensor({stop_ && stop_->load() ? 1.0 : 0.0}, torch::kDouble)});
+  group_->sum(reduced, fmt::format("summing the statistics of step {}", step_ + 1));
+  stop_agreed_ = reduced[kSums].item<double>() > 0;
+  torch::Tensor host = reduced.slice(0, 0, kSums);
+  stats = host.to(p_.device);
+  return host;
+}
+
+// Backward, the gradients summed over the ranks, then the optimisers' steps (the prior's while it trains).
+void Trainer::update_parameters(const torch::Tensor& loss, double beta, bool train_prior, double shard_weight) {
+  loss.backward();
+  fill_missing_gradients();
+  // The global batch's gradient: the sum over ranks of shard_weight x each rank's mean.
+  if (group_) group_->reduce_gradients(shared_params_, shard_weight);
+  opt_network_->step();
+  if (opt_prior_ && train_prior) {
+    // The lambda form (Eq. 10, 11): the prior's parameters appear only in beta * rate, so
+    // dividing their gradient by beta gives them the rate's gradient with weight 1, which
+    // Adam's normalisation does not give while beta moves by orders of magnitude.
+    if (prior_rate_weight_one_ && beta > 0)
+      for (auto& group : opt_prior_->param_groups())
+        for (auto& t : group.params())
+          if (t.grad().defined()) t.mutable_grad().div_(beta);
+    opt_prior_->step();
+  }
+}
+
+// After a step: at an interval's end its record, progress line and collapse warnings; else the bar.
+void Trainer::report_step(StepContext& c) {
+  if (step_ % log_every_ == 0 || step_ == iterations_) {
+    log_interval();
+    const std::string fields = interval_fields(last_metrics_);
+    if (writer_) {
+      c.progress.line(step_, fields);
+      for (const auto& said : collapse_lines_) std::cerr << "priorlab: warning: " << said << std::endl;
+      c.progress.update(step_, fields);
+    }
+  } else if (writer_) {
+    c.progress.update(step_, last_metrics_.empty() ? "" : fmt::format("beta {}", short_number(p_.scheduler->beta())));
+  }
 }
 
 nlohmann::json Trainer::distributed_summary() const {

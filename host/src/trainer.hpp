@@ -96,6 +96,18 @@ class Trainer {
   void save_checkpoint_agreed();
   torch::Tensor batch_indices(std::int64_t step);
   void log_interval();
+  /// What every step of train() uses (defined in trainer.cpp).
+  struct StepContext;
+  /// The constraint guard's report and the event file, before a session's first step.
+  void start_training(const std::string& scheduler_name);
+  /// One training step, then the interval's record and the checkpoint when they are due.
+  void train_step(StepContext& context);
+  /// The step's statistics on the host, summed over the ranks (with their stop flags) for a group.
+  torch::Tensor global_statistics(torch::Tensor& stats, double shard_weight);
+  /// Backward, the gradients reduced over the ranks, and the optimisers' steps.
+  void update_parameters(const torch::Tensor& loss, double beta, bool train_prior, double shard_weight);
+  /// The interval's record and progress line at log_every (and the last step), else the bar.
+  void report_step(StepContext& context);
 
   Pipeline& p_;
   std::string run_dir_;
