@@ -52,3 +52,15 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 echo "setup: building with $jobs jobs (the first build takes a few minutes)"
 cmake --build build -j "$jobs"
+
+# `import priorlab` from this build tree for Debian's python3, with no PYTHONPATH (docs/python.md):
+# a .pth file in its folder for local packages, as `pip install -e` would write. Run from another
+# checkout, setup.sh points it there.
+if ((with_python)) && [[ -f build/python/priorlab/__init__.py ]]; then
+  site=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" mkdir -p "$site"
+  echo "$PWD/build/python" | "${sudo_cmd[@]}" tee "$site/priorlab-build.pth" >/dev/null
+  echo "setup: /usr/bin/python3 imports priorlab from $PWD/build/python ($site/priorlab-build.pth)"
+fi
