@@ -114,6 +114,14 @@ TEST(Compare, MeanSampleStdAndBestOverSeeds) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find("- prior=c,seed=0 (failed: training step 4: non-finite loss nan)"), std::string::npos) << md;
+  // The bootstrap table. Three seeds: every resampled mean of {0.1, 0.2, 0.3} lies in [0.1, 0.3],
+  // and each end has probability 1/27 > 2.5 % (all three draws the same run), so of 10,000
+  // resamples far more than 250 sit on each end (370 expected, sd 19): the interval is the range.
+  // Two seeds {0.5, 0.7}: each end has probability 1/4.
+  EXPECT_NE(md.find("Bootstrap 95 % interval of each mean"), std::string::npos) << md;
+  EXPECT_NE(md.find("| a | 3 | [0.1, 0.3] | [-14, -10] |\n| b | 2 | [0.5, 0.7] | [-9, -8] |\n"), std::string::npos) << md;
+  EXPECT_NEAR(a_mae.ci_low, 0.1, 1e-15);
+  EXPECT_NEAR(a_mae.ci_high, 0.3, 1e-15);
 
   const std::string csv = comparison_csv(c);
   std::stringstream lines(csv);
@@ -121,11 +129,47 @@ TEST(Compare, MeanSampleStdAndBestOverSeeds) {
   std::getline(lines, header), std::getline(lines, row_a), std::getline(lines, row_b);
   EXPECT_EQ(header,
             "prior,n,runs,pendulum_angle.mae_rad_mean,pendulum_angle.mae_rad_std,pendulum_angle.mae_rad_n,"
-            "pendulum_angle.mae_rad_best,reconstruction.elbo_mean,reconstruction.elbo_std,reconstruction.elbo_n,"
-            "reconstruction.elbo_best");
+            "pendulum_angle.mae_rad_best,pendulum_angle.mae_rad_ci95_low,pendulum_angle.mae_rad_ci95_high,"
+            "reconstruction.elbo_mean,reconstruction.elbo_std,reconstruction.elbo_n,reconstruction.elbo_best,"
+            "reconstruction.elbo_ci95_low,reconstruction.elbo_ci95_high");
   EXPECT_EQ(row_a.rfind("a,3,\"prior=a,seed=0;prior=a,seed=1;prior=a,seed=2\",", 0), 0u) << row_a;
-  EXPECT_NE(row_a.find(",3,1,-12,2,3,0"), std::string::npos) << row_a;
-  EXPECT_NE(row_b.find(",2,0,-8.5,"), std::string::npos) << row_b;
+  EXPECT_NE(row_a.find(",-12,2,3,0,-14,-10"), std::string::npos) << row_a;  // elbo: mean, sd, n, best, interval
+  EXPECT_NE(row_b.find(",2,0,0.5,"), std::string::npos) << row_b;  // mae: n, best, interval from 0.5
+  EXPECT_NE(row_b.find(",-8.5,"), std::string::npos) << row_b;
+  EXPECT_EQ(row_b.substr(row_b.size() - 10), ",2,1,-9,-8") << row_b;  // elbo: n, best, interval
+}
+
+// The percentile bootstrap against the exact bootstrap distribution: for 5 values every one of
+// the 5^5 = 3,125 equally likely resamples is enumerated, and the 10,000-draw interval must lie
+// between the exact distribution's percentiles at p ∓ 4 Monte Carlo standard errors of a
+// percentile's level (sqrt(p(1 − p)/B) = 0.0016 for p = 0.025).
+TEST(Compare, BootstrapIntervalMatchesTheExactBootstrapDistribution) {
+  const std::vector<double> values{0.1, 0.5, 0.9, 2.0, 3.7};
+  std::vector<double> exact;
+  for (int code = 0; code < 3125; ++code) {
+    double sum = 0;
+    for (int i = 0, c = code; i < 5; ++i, c /= 5) sum += values[static_cast<size_t>(c % 5)];
+    exact.push_back(sum / 5);
+  }
+  std::sort(exact.begin(), exact.end());
+  const auto quantile = [&](double p) {  // the exact distribution's percentile (type 7)
+    const double h = p * (exact.size() - 1);
+    const auto i = static_cast<size_t>(h);
+    return exact[i] + (h - i) * (exact[std::min(i + 1, exact.size() - 1)] - exact[i]);
+  };
+  const double se = std::sqrt(0.025 * 0.975 / 10000);
+  const auto [low, high] = bootstrap_mean_interval(values);
+  EXPECT_GE(low, quantile(0.025 - 4 * se));
+  EXPECT_LE(low, quantile(0.025 + 4 * se));
+  EXPECT_GE(high, quantile(0.975 - 4 * se));
+  EXPECT_LE(high, quantile(0.975 + 4 * se));
+  EXPECT_LT(quantile(0.025 + 4 * se), quantile(0.975 - 4 * se));  // the windows do not overlap
+  // Reproducible: the same values and seed give the same interval; another seed moves it a little.
+  EXPECT_EQ(bootstrap_mean_interval(values), std::make_pair(low, high));
+  EXPECT_NE(bootstrap_mean_interval(values, 10000, 1), std::make_pair(low, high));
+  EXPECT_EQ(bootstrap_mean_interval({4.5}), std::make_pair(4.5, 4.5));
+  EXPECT_THROW(bootstrap_mean_interval({}), Error);
+  EXPECT_THROW(bootstrap_mean_interval(values, 0), Error);
 }
 
 TEST(Compare, MetricsAreChosenByNameOrSuffixAndAMissingOneIsAnError) {

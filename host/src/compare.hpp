@@ -2,10 +2,12 @@
 // that differ only in their seed), mean ± sample standard deviation per metric, best marked.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace priorlab::host {
@@ -35,9 +37,20 @@ struct RunRecord {
 /// One metric of one combination over its seeds.
 struct Cell {
   double mean = 0, std = 0;  ///< std: sample standard deviation (n − 1); 0 when n = 1
-  int n = 0;                 ///< runs that reported the metric
+  /// bootstrap 95 % interval of the mean (bootstrap_mean_interval); both the value when n = 1
+  double ci_low = 0, ci_high = 0;
+  int n = 0;  ///< runs that reported the metric
   bool best = false;
 };
+
+/// Percentile bootstrap 95 % interval of the mean of `values`: `resamples` resamples of the
+/// values with replacement, each index drawn as std::mt19937_64(seed)() mod n (the same interval
+/// from every compiler), and the 2.5th and 97.5th percentiles of their means, interpolated
+/// linearly between order statistics (numpy's default). With n seeds the resampled means take
+/// at most C(2n−1, n) values, so for 2 or 3 seeds the interval is close to [min, max]. One value:
+/// [value, value]. Throws Error for no values or resamples < 1.
+std::pair<double, double> bootstrap_mean_interval(const std::vector<double>& values, int resamples = 10000,
+                                                  std::uint64_t seed = 0);
 
 struct ComparisonRow {
   std::string label;              ///< "prior=vhp,scheduler=rewo" (the run name without its seed)
