@@ -27,7 +27,7 @@
 
 #include "pipeline.hpp"
 #include "priorlab/error.hpp"
-#include "run.hpp"
+#include "process.hpp"
 
 extern char** environ;
 

@@ -223,23 +223,6 @@ std::string abbreviate_metrics(const nlohmann::json& metrics) {
   return line;
 }
 
-namespace {
-std::string& self_executable_override() {
-  static std::string path;
-  return path;
-}
-}  // namespace
-
-void set_self_executable(const std::string& path) { self_executable_override() = path; }
-
-std::string self_executable() {
-  if (!self_executable_override().empty()) return self_executable_override();
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw Error("/proc/self/exe", "cannot find this executable to start child processes: " + ec.message());
-  return p.string();
-}
-
 void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
                        const fs::path& dir) {
   for (const auto& [name, metrics] : evaluators.items())

@@ -12,12 +12,10 @@
 
 #include "distributed.hpp"
 #include "pipeline.hpp"
+#include "process.hpp"  // ExitCode, self_executable()
 #include "registry.hpp"
 
 namespace priorlab::host {
-
-/// Exit codes: 0 done, 1 training or evaluation failed, 2 bad input, 130 interrupted.
-enum ExitCode { kOk = 0, kFailed = 1, kBadInput = 2, kInterrupted = 130 };
 
 struct RunRequest {
   std::string config_path;
@@ -76,12 +74,6 @@ std::string abbreviate_metrics(const nlohmann::json& metrics);
 /// summary's path; rewrites report.html (a failure to is said, never fatal).
 void print_evaluations(const nlohmann::json& evaluators, const std::vector<std::string>& artefacts,
                        const std::filesystem::path& dir);
-
-/// The priorlab executable that the child processes of `sweep`, `evaluate` and --nproc run:
-/// this process's own (/proc/self/exe), unless set_self_executable() named another (the Python
-/// module, whose process is python3, names the installed priorlab).
-std::string self_executable();
-void set_self_executable(const std::string& path);
 
 /// Human-readable listings.
 std::string format_plugins(const Registry& registry, bool with_options);
