@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "registry.hpp"
+#include "pipeline/registry.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;

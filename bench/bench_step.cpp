@@ -7,11 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fused_adam.hpp"
-#include "malloc_tuning.hpp"
-#include "pipeline.hpp"
+#include "engine/fused_adam.hpp"
+#include "engine/malloc_tuning.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/registry.hpp"
 #include "priorlab/graph.hpp"
-#include "registry.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;
@@ -133,7 +133,7 @@ static void BM_KnnGraph(benchmark::State& state) {
 }
 BENCHMARK(BM_KnnGraph)->Args({1000, 2})->Args({10000, 32})->Unit(benchmark::kMillisecond);
 
-// The host's malloc settings (host/src/malloc_tuning.hpp), so that the figures are those of
+// The host's malloc settings (host/engine/malloc_tuning.hpp), so that the figures are those of
 // `priorlab run`; PRIORLAB_MALLOC_TUNING=0 measures glibc's defaults.
 int main(int argc, char** argv) {
   priorlab::host::tune_malloc();

@@ -3,7 +3,7 @@
 // from. Kept free of GoogleTest, which the fuzz targets do not link.
 #pragma once
 
-#include "registry.hpp"
+#include "pipeline/registry.hpp"
 
 namespace priorlab::test {
 

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tensorboard.hpp"
+#include "engine/tensorboard.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

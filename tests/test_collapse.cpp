@@ -1,4 +1,4 @@
-// Collapse diagnostics (host/src/collapse.hpp): every run measures each stochastic layer on a
+// Collapse diagnostics (host/engine/collapse.hpp): every run measures each stochastic layer on a
 // probe set and says when one has died. Checked on hand-built models whose activity and KL are
 // derived on paper: data on the unit circle, an identity encoder (z = x), and upper layers
 // q(zeta|z) that are either the prior N(0, I) itself or a linear Gaussian with a known KL.
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "circle_model.hpp"
-#include "collapse.hpp"
+#include "engine/collapse.hpp"
 #include "priorlab/diagnostics.hpp"
 #include "test_util.hpp"
 

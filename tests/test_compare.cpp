@@ -7,9 +7,9 @@
 #include <fstream>
 #include <set>
 
-#include "compare.hpp"
-#include "pipeline.hpp"
-#include "report.hpp"
+#include "pipeline/pipeline.hpp"
+#include "results/compare.hpp"
+#include "results/report.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

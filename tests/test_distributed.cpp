@@ -5,11 +5,11 @@
 
 #include <iostream>
 
-#include "distributed.hpp"
+#include "engine/distributed.hpp"
+#include "engine/trainer.hpp"
 #include "linear_gaussian_vae.hpp"
 #include "priorlab/error.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <map>
 
-#include "run.hpp"
+#include "run/run.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

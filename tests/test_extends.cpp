@@ -8,8 +8,8 @@
 #include <fstream>
 #include <set>
 
-#include "run.hpp"
-#include "sweep.hpp"
+#include "experiments/sweep.hpp"
+#include "run/run.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

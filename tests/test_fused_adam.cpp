@@ -1,11 +1,11 @@
-// FusedAdam (host/src/fused_adam.hpp) against LibTorch's torch::optim::Adam, the reference it
+// FusedAdam (host/engine/fused_adam.hpp) against LibTorch's torch::optim::Adam, the reference it
 // replaces: the same parameters, moments and step counts after many steps, and checkpoints that
 // load across the two.
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "fused_adam.hpp"
+#include "engine/fused_adam.hpp"
 
 using priorlab::host::FusedAdam;
 

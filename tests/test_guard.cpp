@@ -6,8 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/trainer.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sweep.hpp"
+#include "experiments/sweep.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

@@ -14,9 +14,9 @@
 
 #include <gtest/gtest.h>
 
-#include "run.hpp"
+#include "engine/trainer.hpp"
+#include "run/run.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;

@@ -13,8 +13,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "pipeline.hpp"
-#include "safety.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/safety.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

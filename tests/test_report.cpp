@@ -12,7 +12,7 @@
 #endif
 
 #include "priorlab/plot.hpp"
-#include "report.hpp"
+#include "results/report.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "sweep.hpp"
+#include "experiments/sweep.hpp"
 #include "test_util.hpp"
 
 using namespace priorlab;

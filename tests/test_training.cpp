@@ -8,10 +8,10 @@
 
 #include <gtest/gtest.h>
 
-#include "malloc_tuning.hpp"
-#include "run.hpp"
+#include "engine/malloc_tuning.hpp"
+#include "engine/trainer.hpp"
+#include "run/run.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
 
 using namespace priorlab;
 using namespace priorlab::host;
@@ -199,7 +199,7 @@ TEST(Training, OptimisedStepMatchesTheReferenceStep) {
   EXPECT_GT(moved, 0.05);
 }
 
-// Issue 11: the host's malloc settings (host/src/malloc_tuning.hpp) change where blocks come
+// Issue 11: the host's malloc settings (host/engine/malloc_tuning.hpp) change where blocks come
 // from, never the arithmetic: a VHP pipeline trained under glibc's defaults and again after
 // tune_malloc() ends with bit-identical parameters. The first run is made before the settings
 // change in this process (ctest runs each test in its own process).

@@ -18,10 +18,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "pipeline.hpp"
+#include "experiments/sweep.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/registry.hpp"
 #include "plugin_registry.hpp"
-#include "registry.hpp"
-#include "sweep.hpp"
 
 namespace priorlab::test {
 

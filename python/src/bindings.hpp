@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/utils/pybind.h>
 
-#include "registry.hpp"
+#include "pipeline/registry.hpp"
 
 namespace priorlab::python {
 

@@ -11,9 +11,9 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
-#include "pipeline.hpp"
+#include "engine/trainer.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
-#include "trainer.hpp"
 
 namespace priorlab::python {
 

@@ -1,6 +1,6 @@
 // priorlab._priorlab: the command line's operations (run, resume, validate, evaluate, sweep,
 // compare, plugins, describe) over the host library, for the Python package python/priorlab.
-// Each calls the same host function as its subcommand in host/src/main.cpp, with the GIL
+// Each calls the same host function as its subcommand in host/cli/main.cpp, with the GIL
 // released while it works; Python plugins take the GIL back around their own calls.
 #include <atomic>
 #include <csignal>
@@ -20,13 +20,13 @@
 #endif
 
 #include "bindings.hpp"
-#include "evaluate.hpp"
-#include "pipeline.hpp"
+#include "experiments/evaluate.hpp"
+#include "experiments/sweep.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/version.hpp"
-#include "report.hpp"
-#include "run.hpp"
-#include "sweep.hpp"
+#include "results/report.hpp"
+#include "run/run.hpp"
 
 namespace priorlab::python {
 

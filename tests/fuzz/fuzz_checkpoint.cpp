@@ -1,9 +1,9 @@
 // Fuzz target: a checkpoint file, loaded by a small pipeline's trainer as resume does (checksum
 // sidecar absent: the bytes go straight to the archive reader, the identity check and the
 // per-tensor shape check). DamagedCheckpoint is a priorlab::Error.
+#include "engine/trainer.hpp"
 #include "fuzz_util.hpp"
-#include "pipeline.hpp"
-#include "trainer.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace {
 priorlab::host::Trainer& trainer() {

@@ -2,7 +2,7 @@
 // dataset, which the dataset targets cover): parse_json, then resolve_pipeline against the
 // build tree's plugins.
 #include "fuzz_util.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace priorlab;

@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "fuzz_util.hpp"
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace {
 const nlohmann::json& base() {

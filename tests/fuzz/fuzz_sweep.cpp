@@ -1,6 +1,6 @@
 // Fuzz target: a sweep file, loaded and expanded as `priorlab sweep --dry-run` does.
+#include "experiments/sweep.hpp"
 #include "fuzz_util.hpp"
-#include "sweep.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace priorlab;

@@ -7,7 +7,7 @@
 // (log Σ_s w_s = logsumexp over chunks of logsumexp within the chunk), so memory is bounded by
 // C·B (·K for a prior with an importance-weighted log p(z)) whatever S is. The default bound,
 // 2^23 values, keeps a chunk's tensors below the 32 MiB above which glibc maps memory afresh on
-// each allocation (host/src/malloc_tuning.hpp): with 2^25 (the default until issue 11) VHP's
+// each allocation (host/engine/malloc_tuning.hpp): with 2^25 (the default until issue 11) VHP's
 // hidden layers over K·C·B points were 43 MB each and 38 % of the time went to page faults. The
 // chunk decides how the draws interleave, so another max_elements gives other draws (the same
 // estimator); a run's config.json records the value it was scored with. For a prior whose

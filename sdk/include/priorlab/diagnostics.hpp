@@ -1,5 +1,5 @@
 // Is every stochastic layer alive? One definition of a layer's activity, shared by the
-// active_units evaluator and the collapse diagnostics every run records (host/src/collapse.hpp).
+// active_units evaluator and the collapse diagnostics every run records (host/engine/collapse.hpp).
 #pragma once
 
 #include <cstdint>

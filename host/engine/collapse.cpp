@@ -1,4 +1,4 @@
-#include "collapse.hpp"
+#include "engine/collapse.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/diagnostics.hpp"
 
 namespace priorlab::host {

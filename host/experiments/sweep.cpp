@@ -1,4 +1,4 @@
-#include "sweep.hpp"
+#include "experiments/sweep.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -20,15 +20,15 @@
 #include <thread>
 #include <tuple>
 
-#include "compare.hpp"
-#include "pipeline.hpp"
+#include "engine/progress.hpp"
+#include "engine/trainer.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/version.hpp"
-#include "progress.hpp"
-#include "report.hpp"
-#include "run.hpp"
-#include "trainer.hpp"
+#include "results/compare.hpp"
+#include "results/report.hpp"
+#include "run/run.hpp"
 
 extern char** environ;
 

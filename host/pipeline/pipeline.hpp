@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline/registry.hpp"
 #include "priorlab/dataset.hpp"
 #include "priorlab/evaluator.hpp"
 #include "priorlab/network.hpp"
@@ -17,7 +18,6 @@
 #include "priorlab/options.hpp"
 #include "priorlab/prior.hpp"
 #include "priorlab/scheduler.hpp"
-#include "registry.hpp"
 
 namespace priorlab::host {
 

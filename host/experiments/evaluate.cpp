@@ -1,4 +1,4 @@
-#include "evaluate.hpp"
+#include "experiments/evaluate.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,15 +14,15 @@
 
 #include <fmt/format.h>
 
-#include "compare.hpp"
-#include "pipeline.hpp"
+#include "engine/progress.hpp"
+#include "engine/tensorboard.hpp"
+#include "engine/trainer.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/safety.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
-#include "progress.hpp"
-#include "run.hpp"
-#include "tensorboard.hpp"
-#include "safety.hpp"
-#include "trainer.hpp"
+#include "results/compare.hpp"
+#include "run/run.hpp"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "compare.hpp"
+#include "results/compare.hpp"
 
 #include <fmt/format.h>
 
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <set>
 
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 

@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "engine/process.hpp"
 
 #include <filesystem>
 #include <system_error>

@@ -1,4 +1,4 @@
-#include "trainer.hpp"
+#include "engine/trainer.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,10 +13,10 @@
 
 #include <fmt/format.h>
 
-#include "fused_adam.hpp"
+#include "engine/fused_adam.hpp"
+#include "engine/progress.hpp"
+#include "pipeline/safety.hpp"
 #include "priorlab/io.hpp"
-#include "progress.hpp"
-#include "safety.hpp"
 
 namespace fs = std::filesystem;
 

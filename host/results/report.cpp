@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "results/report.hpp"
 
 #include <fmt/format.h>
 
@@ -10,12 +10,12 @@
 #include <map>
 #include <set>
 
-#include "pipeline.hpp"
+#include "engine/progress.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/plot.hpp"
 #include "priorlab/version.hpp"
-#include "progress.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

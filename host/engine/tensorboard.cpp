@@ -1,4 +1,4 @@
-#include "tensorboard.hpp"
+#include "engine/tensorboard.hpp"
 
 #include <unistd.h>
 
@@ -8,10 +8,9 @@
 
 #include <fmt/format.h>
 
+#include "pipeline/safety.hpp"
 #include "priorlab/error.hpp"
 #include "priorlab/io.hpp"
-
-#include "safety.hpp"
 
 #if PRIORLAB_WITH_TENSORBOARD
 #include "proto/tensorboard_event.pb.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "registry.hpp"
+#include "pipeline/registry.hpp"
 
 namespace priorlab::host {
 

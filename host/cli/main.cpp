@@ -7,15 +7,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "compare.hpp"
-#include "distributed.hpp"
-#include "evaluate.hpp"
-#include "malloc_tuning.hpp"
-#include "pipeline.hpp"
-#include "registry.hpp"
-#include "report.hpp"
-#include "run.hpp"
-#include "sweep.hpp"
+#include "engine/distributed.hpp"
+#include "engine/malloc_tuning.hpp"
+#include "experiments/evaluate.hpp"
+#include "experiments/sweep.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/registry.hpp"
+#include "results/compare.hpp"
+#include "results/report.hpp"
+#include "run/run.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};

@@ -1,4 +1,4 @@
-#include "registry.hpp"
+#include "pipeline/registry.hpp"
 
 #include <dlfcn.h>
 

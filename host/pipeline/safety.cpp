@@ -1,4 +1,4 @@
-#include "safety.hpp"
+#include "pipeline/safety.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "distributed.hpp"
-#include "pipeline.hpp"
-#include "process.hpp"  // ExitCode, self_executable()
-#include "registry.hpp"
+#include "engine/distributed.hpp"
+#include "engine/process.hpp"  // ExitCode, self_executable()
+#include "pipeline/pipeline.hpp"
+#include "pipeline/registry.hpp"
 
 namespace priorlab::host {
 

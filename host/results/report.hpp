@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "compare.hpp"
 #include "priorlab/plot.hpp"
+#include "results/compare.hpp"
 
 namespace priorlab::host {
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline.hpp"
-#include "registry.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/registry.hpp"
 
 namespace priorlab::host {
 

@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "collapse.hpp"
-#include "distributed.hpp"
-#include "pipeline.hpp"
-#include "tensorboard.hpp"
+#include "engine/collapse.hpp"
+#include "engine/distributed.hpp"
+#include "engine/tensorboard.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace priorlab::host {
 

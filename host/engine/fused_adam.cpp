@@ -1,4 +1,4 @@
-#include "fused_adam.hpp"
+#include "engine/fused_adam.hpp"
 
 #include <ATen/Parallel.h>
 

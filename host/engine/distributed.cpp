@@ -1,4 +1,4 @@
-#include "distributed.hpp"
+#include "engine/distributed.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,13 +21,13 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/csrc/utils/tensor_flatten.h>
 #include <torch/version.h>
-#if PRIORLAB_WITH_NCCL  // host/CMakeLists.txt: a CUDA LibTorch whose ProcessGroupNCCL.hpp compiles
+#if PRIORLAB_WITH_NCCL  // host/engine/CMakeLists.txt: a CUDA LibTorch whose ProcessGroupNCCL.hpp compiles
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
-#include "pipeline.hpp"
+#include "engine/process.hpp"
+#include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
-#include "process.hpp"
 
 extern char** environ;
 

@@ -2,13 +2,13 @@
 // thread and on every OpenMP worker that LibTorch's intra-op ops and OpenBLAS compute on (one
 // team of at::get_num_threads() threads; libgomp reuses its threads, and threads it creates later
 // inherit the flag from the thread that creates them). This file alone is compiled with OpenMP
-// (host/CMakeLists.txt): at::parallel_for is a header template whose pragmas need it.
+// (host/pipeline/CMakeLists.txt): at::parallel_for is a header template whose pragmas need it.
 #include <algorithm>
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace priorlab::host {
 

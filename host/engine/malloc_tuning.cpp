@@ -1,4 +1,4 @@
-#include "malloc_tuning.hpp"
+#include "engine/malloc_tuning.hpp"
 
 #include <malloc.h>
 

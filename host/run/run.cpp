@@ -1,4 +1,4 @@
-#include "run.hpp"
+#include "run/run.hpp"
 
 #include <unistd.h>
 
@@ -15,15 +15,15 @@
 
 #include <fmt/format.h>
 
-#include "distributed.hpp"
-#include "pipeline.hpp"
+#include "engine/distributed.hpp"
+#include "engine/progress.hpp"
+#include "engine/tensorboard.hpp"
+#include "engine/trainer.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/safety.hpp"
 #include "priorlab/io.hpp"
 #include "priorlab/plot.hpp"
-#include "progress.hpp"
-#include "report.hpp"
-#include "safety.hpp"
-#include "tensorboard.hpp"
-#include "trainer.hpp"
+#include "results/report.hpp"
 
 namespace fs = std::filesystem;
 
