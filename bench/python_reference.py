@@ -9,8 +9,8 @@ Python, with the same arithmetic as priorlab's plugins:
   q(zeta|z), p(z|zeta)  MLP 2 -> [256]*4 (ReLU) -> 2*2, log-variances clamped at -10 (plugins/prior/vhp)
   log p(z)              K-sample importance-weighted bound, Eq. 9 (log-mean-exp over K)
   loss                  mean_b [ -log p(x|z) + beta (log q(z|x) - log p(z)) ], beta = 1
-  optimiser             two Adam(lr 1e-4): network, prior (host/src/trainer.cpp)
-and the same per-step loop work as host/src/trainer.cpp: a per-step seed, a batch from a per-epoch
+  optimiser             two Adam(lr 1e-4): network, prior (host/engine/trainer.cpp)
+and the same per-step loop work as host/engine/trainer.cpp: a per-step seed, a batch from a per-epoch
 permutation, the five scheduler statistics copied to the host, the non-finite check.
 
 Run alone:  python3 bench/python_reference.py --threads 1 --batch 64 --samples 16 --steps 200

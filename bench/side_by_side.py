@@ -57,7 +57,7 @@ print(json.dumps({"gflops": 2 * m * k * n / best / 1e9}))
 
 
 # The priorlab step as it was before issue 11's changes: glibc's malloc thresholds, LibTorch's
-# Adam and zero-filled gradients (host/src/main.cpp, host/src/trainer.cpp).
+# Adam and zero-filled gradients (host/cli/main.cpp, host/engine/trainer.cpp).
 BEFORE = {"PRIORLAB_MALLOC_TUNING": "0", "PRIORLAB_REFERENCE_STEP": "1"}
 
 
