@@ -71,20 +71,20 @@ class RewoScheduler : public Scheduler {
   std::map<std::string, double> metrics() const override { return c_.metrics(); }
 
   nlohmann::json state() const override {
-    return {{"constraint", c_.state()}, {"beta", beta_}, {"main", main_}, {"main_steps", main_steps_}};
+    return {{"constraint", c_.state()}, {"beta", beta_}, {"main", main_}};
   }
   void load_state(const nlohmann::json& s) override {
     c_.load_state(s.at("constraint"));
     beta_ = s.at("beta").get<double>();
-    main_ = s.at("main").get<bool>();
-    main_steps_ = s.at("main_steps").get<std::int64_t>();
+    main_ = s.at("main").get<bool>();  // a "main_steps" of an older checkpoint is c_'s count again
   }
 
  private:
-  // One main-phase step of Eq. 12 (every update_every steps, from the switch step on).
+  // One main-phase step of Eq. 12 (every update_every steps, from the switch step on). It runs
+  // before this step is recorded, so c_.main_steps() counts the main-phase steps before it: 0 on
+  // the switch step.
   void update_beta() {
-    ++main_steps_;
-    if ((main_steps_ - 1) % update_every_ != 0) return;
+    if (c_.main_steps() % update_every_ != 0) return;
     const double delta = c_.delta();
     const double heaviside = delta > 0.0 ? 1.0 : 0.0;  // H(0) = 0 (immaterial, see top)
     const double f = (1.0 - heaviside) * std::tanh(tau_ * (beta_ - 1.0)) - heaviside;
@@ -101,7 +101,6 @@ class RewoScheduler : public Scheduler {
   double max_factor_;
   double beta_;
   bool main_ = false;
-  std::int64_t main_steps_ = 0;  // main-phase steps seen, the switch step being 1
 };
 
 }  // namespace

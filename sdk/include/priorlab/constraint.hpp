@@ -69,6 +69,10 @@ class PRIORLAB_API ConstraintAverage {
   /// number of steps done when it first did, as metrics.jsonl counts steps}.
   std::map<std::string, double> metrics() const;
 
+  /// Main-phase steps recorded so far (record() with main true); a scheduler that acts every n
+  /// main-phase steps reads its count here instead of keeping its own.
+  std::int64_t main_steps() const { return main_steps_; }
+
   nlohmann::json state() const;
   void load_state(const nlohmann::json& s);
 
