@@ -292,6 +292,26 @@ TEST(Sweep, RunsEveryCombinationThenASecondInvocationStartsNothing) {
       << changed.output;
 }
 
+TEST(Sweep, DryRunReadsTheDatasetsAsValidateDoes) {
+  // A batch larger than the training split: validate refuses it after reading the dataset, and so
+  // does sweep --dry-run, naming the run, before anything is written.
+  test::TempDir dir;
+  const json axes = json::parse(R"([{"name": "batch", "path": "/training/batch_size",
+                                     "values": [{"name": "small", "value": 8}, {"name": "huge", "value": 100000}]}])");
+  const std::string sweep = write_sweep(dir, small_sweep(axes, {0}));
+  const auto dry = test::run_cli("sweep " + sweep + " --out out --dry-run", dir.str());
+  EXPECT_EQ(dry.exit_code, 2) << dry.output;
+  EXPECT_NE(dry.output.find("priorlab: error: s.json: run batch=huge,seed=0: /training/batch_size: batch size 100000 "
+                            "exceeds the "),
+            std::string::npos)
+      << dry.output;
+  EXPECT_FALSE(fs::exists(dir.path() / "out"));
+  // The same runs without the huge batch pass.
+  const auto fine = test::run_cli("sweep " + sweep + " --out out --dry-run --only batch=small", dir.str());
+  EXPECT_EQ(fine.exit_code, 0) << fine.output;
+  EXPECT_EQ(count(fine.output, "  run "), 1u) << fine.output;
+}
+
 TEST(Sweep, AMetricOfTheSweepFileThatNoRunReportsDoesNotFailTheComparison) {
   // beta_one_step is absent from every summary where no beta came within 1e-3 of 1: the pendulum
   // grid of issue 12 lost its comparison table at the end of 87 minutes this way.

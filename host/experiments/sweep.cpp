@@ -778,6 +778,25 @@ void decide_action(const Registry& registry, bool force, const fs::path& dir, Jo
   }
 }
 
+// --dry-run reads the dataset of every run it would start or resume, as `validate` does (a batch
+// larger than the training split, a missing data file or folder are refused here, not minutes
+// into the sweep); once per distinct dataset section, data root, seed and batch size.
+void check_datasets(const Registry& registry, const std::string& sweep_path, const std::vector<Job>& jobs) {
+  std::set<std::string> seen;
+  for (const auto& job : jobs) {
+    if (job.action == Action::kSkip) continue;
+    const json& c = job.config;
+    const std::string key =
+        json::array({c.at("dataset"), c.at("data_root"), c.at("seed"), c.at("training").at("batch_size")}).dump();
+    if (!seen.insert(key).second) continue;
+    try {
+      build_pipeline(registry, c, /*data_only=*/true);
+    } catch (const Error& e) {
+      throw e.located(fmt::format("{}: run {}", sweep_path, job.run->name));
+    }
+  }
+}
+
 // --dry-run: what each run would do; returns kOk.
 int print_dry_run(const SweepPlan& plan, const fs::path& dir, const std::vector<Job>& jobs) {
   std::cout << fmt::format("sweep {}: {} runs -> {} (dry run: nothing is started or written)\n", plan.name, jobs.size(),
@@ -1151,7 +1170,10 @@ int run_sweep(const Registry& registry, const SweepRequest& req, const std::atom
 
   // 2. What each run needs: skip, start, replace or resume.
   for (auto& job : jobs) decide_action(registry, req.force, dir, job);
-  if (req.dry_run) return print_dry_run(plan, dir, jobs);
+  if (req.dry_run) {
+    check_datasets(registry, req.path, jobs);
+    return print_dry_run(plan, dir, jobs);
+  }
   if (!req.run.empty()) return run_task(registry, plan, dir, jobs.front(), pipeline_threads > 0, stop);
 
   // 3. The folder, its lock, the plan and the state.
