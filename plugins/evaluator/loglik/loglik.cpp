@@ -31,6 +31,16 @@ namespace {
 
 using namespace priorlab;
 
+// The widest layer of a module: the largest leading size of its weights of two or more dimensions
+// (a Linear's output features, a convolution's output channels, a mixture's component count). It
+// counts values per point in the chunk bound below; biases and buffers are left out.
+std::int64_t widest_layer(const torch::nn::Module& m) {
+  std::int64_t widest = 0;
+  for (const auto& p : m.parameters())
+    if (p.dim() >= 2) widest = std::max(widest, p.size(0));
+  return widest;
+}
+
 class LogLikelihood : public Evaluator {
  public:
   static OptionSet options() {
@@ -41,8 +51,8 @@ class LogLikelihood : public Evaluator {
         .add(Option::integer("batch_size", 50).min(1).help("examples evaluated together"))
         .add(Option::integer("max_elements", 1 << 23)
                  .min(1)
-                 .help("memory bound: samples per chunk are chosen so that chunk x batch x max(1, K) x the larger of "
-                       "data and latent size stays below this many values"))
+                 .help("memory bound: samples per chunk are chosen so that chunk x batch x max(1, K) x the widest of "
+                       "data, latent and hidden layers stays below this many values"))
         .add(Option::integer("prior_samples", 0)
                  .min(0)
                  .help("K for priors whose log p(z) is an importance-weighted bound (VHP); 0: the prior's own"));
@@ -66,7 +76,11 @@ class LogLikelihood : public Evaluator {
 
     const std::int64_t S = o_.integer("samples");
     const std::int64_t B = o_.integer("batch_size");
-    const std::int64_t width = std::max<std::int64_t>(data_dim_, net.latent_dim()) * std::max<std::int64_t>(1, k);
+    // Values per sample and example: the widest of data, latent and hidden layers, times K. (Before
+    // issue 32 the layers were left out; where none is wider than the data, as in every shipped
+    // network, the chunk and so the draws are the same.)
+    const std::int64_t width =
+        std::max({data_dim_, net.latent_dim(), widest_layer(net), widest_layer(prior)}) * std::max<std::int64_t>(1, k);
     const std::int64_t chunk = std::clamp<std::int64_t>(o_.integer("max_elements") / (B * width), 1, S);
 
     const Split split = parse_split(*ctx.dataset, o_.string("split"));

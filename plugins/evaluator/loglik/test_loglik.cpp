@@ -143,6 +143,12 @@ TEST(Loglik, ChunkingBoundsMemoryAndKeepsTheEstimate) {
   const Expected e = expected_estimate(s, 3000, 60);
   ASSERT_LT(e.worst_var_over_s, 0.05);
   EXPECT_NEAR(-m.at("nll"), e.value, 4 * e.standard_error) << "truth " << s.truth;
+  // A prior with a hidden layer wider than the data counts it: VHP with hidden [64] and K = 3 has
+  // max(data 4, latent 2, hidden 64) x 3 = 192 values per sample and example, so 7 x 192 x 5 = 6,720
+  // allows 5 samples per chunk (the data and latent sizes alone would have allowed 80).
+  auto wide = prior("vhp", {{"hidden", {64}}, {"samples", 3}});
+  const auto w = run(s, *wide, {{"samples", 20}, {"batch_size", 7}, {"max_elements", 6720}, {"limit", 7}});
+  EXPECT_EQ(w.at("chunk"), 5);
   // `limit` takes the first examples only.
   const auto few = run(s, *p, {{"samples", 10}, {"limit", 13}});
   EXPECT_EQ(few.at("examples"), 13);
