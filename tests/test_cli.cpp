@@ -317,6 +317,11 @@ TEST(Cli, ResumeRefusesChangesThatWouldBreakItsCheckpoints) {
   const auto r = test::run_cli("resume runs/small --set training.batch_size=8", dir.str());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output.rfind("priorlab: error: --set training.batch_size=8: resume may only change", 0), 0u) << r.output;
+  // The message names every option the check accepts (it named five of the eight before).
+  EXPECT_NE(r.output.find("may only change training.iterations, log_every, checkpoint_every, keep_checkpoints, threads, "
+                          "diagnostics_examples, active_threshold and collapse_patience (the rest must match"),
+            std::string::npos)
+      << r.output;
   const auto more = test::run_cli("resume runs/small --set training.iterations=40", dir.str());
   EXPECT_EQ(more.exit_code, 0) << more.output;
   EXPECT_NE(more.output.find("resuming small at step 20 of 40"), std::string::npos) << more.output;

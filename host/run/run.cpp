@@ -471,9 +471,11 @@ int resume_run(const Registry& registry, const std::string& run_dir, const std::
                          std::any_of(names.begin(), names.end(), [&](const std::string& n) {
                            return option_pointer(o.substr(0, eq), "--set " + o) == "/training/" + n;
                          });
-    if (!allowed)
-      throw Error("--set " + o, "resume may only change training.iterations, log_every, checkpoint_every, "
-                                "keep_checkpoints and threads (the rest must match the checkpoints)");
+    if (!allowed) {
+      std::string list;  // "a, b and c", from the one list the check above reads
+      for (size_t i = 0; i < names.size(); ++i) list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+      throw Error("--set " + o, "resume may only change training." + list + " (the rest must match the checkpoints)");
+    }
   }
   const nlohmann::json config = load_pipeline(registry, config_path.string(), overrides);
   Pipeline p = build_pipeline(registry, config);
