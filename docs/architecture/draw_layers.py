@@ -252,7 +252,7 @@ RUN_FLOW = [
       "run.json to completed, or failed when an evaluator failed (set_status)"],
      ["evaluate_run", "evaluate_pipeline", "->evaluate(ctx)", "write_evaluation_events", "summary.json", "dump_json",
       "set_status(dir, r.errors.empty()"]),
-    ("results", "host/results/report.cpp", "write_run_report()",
+    ("results", "host/results/run_report.cpp", "write_run_report()",
      ["print_run() -> print_evaluations() -> write_report() (run.cpp) -> write_run_report():",
       "run_report_html() reads the folder back and writes report.html, atomically"],
      ["write_run_report", "run_report_html"]),
@@ -261,7 +261,7 @@ RUN_FLOW = [
 
 def check_run_flow():
     """Every name of RUN_FLOW occurs in its file (run.cpp's report calls are checked in run.cpp)."""
-    extra = {"host/results/report.cpp": ["host/run/run.cpp"], "host/pipeline/registry.cpp": ["host/cli/main.cpp"],
+    extra = {"host/results/run_report.cpp": ["host/run/run.cpp"], "host/pipeline/registry.cpp": ["host/cli/main.cpp"],
              "host/run/run.cpp": ["host/pipeline/pipeline.cpp", "host/pipeline/safety.hpp"],
              "host/engine/trainer.cpp": ["host/engine/trainer.hpp"]}
     missing = []

@@ -2,6 +2,10 @@
 // inline SVG, every picture as a base64 data: URI) and one per folder of runs (a sweep): the
 // comparison table, an overlay of the runs' training curves and links to each run's page.
 // No scripts, no external fetches: the file can be mailed or opened offline.
+// Written in one file per concept: html.cpp (base64, escaping, the page), svg_chart.cpp (the SVG
+// line chart), curves.cpp (metrics.jsonl read back), run_report.cpp (one run's page),
+// folder_report.cpp (a folder's page), comparison_pictures.cpp (the comparison's PNG pictures)
+// and commands.cpp (`priorlab report` and `priorlab compare`).
 #pragma once
 
 #include <filesystem>
