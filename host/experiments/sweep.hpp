@@ -1,5 +1,7 @@
 // Sweeps: a base pipeline and axes of option values, expanded (cartesian product, then seeds)
 // into runs under one folder, executed as child processes of this executable N at a time.
+// The plan is made in sweep_plan.cpp, run in sweep.cpp, and written as a Slurm job array in
+// sweep_slurm.cpp; what those files share is experiments/sweep_internal.hpp.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,8 @@
 #include "pipeline/registry.hpp"
 
 namespace priorlab::host {
+
+// ---- The plan (sweep_plan.cpp): a sweep file expanded into its runs. ----
 
 /// One value of an axis: a short name (used in run names) and what it sets.
 struct SweepValue {
@@ -63,6 +67,8 @@ void set_sweep_seeds(SweepPlan& plan, const std::string& seeds);
 
 /// A name fit for a folder: characters other than A-Z a-z 0-9 . _ + - become '-'.
 std::string filesystem_safe(const std::string& text);
+
+// ---- Running a sweep (sweep.cpp; --emit slurm: sweep_slurm.cpp). ----
 
 struct SweepRequest {
   std::string path;
