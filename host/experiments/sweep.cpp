@@ -48,7 +48,7 @@ namespace {
 // What decides whether a run folder holds the sweep's run: its pipeline less the intra-op threads
 // (the sweep sets them per machine) and less the description (prose, which the sweep composes, and
 // which runs written before it did so lack).
-json run_identity(json c) {
+json sweep_identity(json c) {
   if (c.is_object() && c.contains("training") && c["training"].is_object()) c["training"].erase("threads");
   if (c.is_object()) c.erase("description");
   return c;
@@ -186,8 +186,8 @@ void keep_only_run(std::vector<Job>& jobs, const std::string& name) {
 std::string run_dir_conflict(const json& existing, const json& status, const json& config) {
   if (!existing.is_object() || !status.is_object())
     return "exists but is not a run directory (no config.json or run.json)";
-  if (run_identity(existing) == run_identity(config)) return "";
-  const json diff = json::diff(run_identity(existing), run_identity(config));
+  if (sweep_identity(existing) == sweep_identity(config)) return "";
+  const json diff = json::diff(sweep_identity(existing), sweep_identity(config));
   const std::string path = diff.empty() ? "/" : diff[0].value("path", "/");
   const json::json_pointer p(path);
   return fmt::format("holds a different pipeline ({}: {} in the run, {} in the sweep)", path,
