@@ -267,6 +267,25 @@ TEST(Report, ReportOfAFailedRunShowsTheError) {
   EXPECT_NE(html.find("No summary.json"), std::string::npos);
 }
 
+TEST(Report, AnEvaluationThatFailsRewritesTheReportWithItsError) {
+  // A run that completed is resumed for more steps, and its evaluation then fails: "artefacts" is
+  // a file, so the folder for the pictures cannot be made. The page must say failed and why, not
+  // keep the first session's "completed".
+  test::TempDir dir;
+  test::write_text(dir.path() / "p.json", test::small_pipeline(20).dump());
+  ASSERT_EQ(test::run_cli("run p.json --out runs", dir.str()).exit_code, 0);
+  const auto run = dir.path() / "runs" / "small";
+  EXPECT_NE(read_text(run / "report.html").find("<span class=\"badge completed\">completed</span>"), std::string::npos);
+  fs::remove_all(run / "artefacts");
+  test::write_text(run / "artefacts", "not a folder");
+  const auto r = test::run_cli("resume runs/small --set training.iterations=30", dir.str());
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("so `priorlab evaluate runs/small` can redo the evaluation"), std::string::npos) << r.output;
+  const std::string html = read_text(run / "report.html");
+  EXPECT_NE(html.find("<span class=\"badge failed\">failed</span>"), std::string::npos);
+  EXPECT_NE(html.find("can redo the evaluation"), std::string::npos);
+}
+
 TEST(Report, EveryRunWritesItsReportAndItRendersInHeadlessChromium) {
   test::TempDir dir;
   json c = test::small_pipeline(60);

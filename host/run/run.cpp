@@ -362,6 +362,7 @@ int train_and_evaluate(Pipeline& p, const fs::path& dir, Trainer& trainer, const
                                          explain(e), trainer.step(), dir.string());
     set_status(dir, "failed", trainer.step(), iterations, what);
     std::cerr << "priorlab: error: " << what << std::endl;
+    write_report(dir);  // as train_run does: the page says failed, not what an earlier session ended with
     return kFailed;
   }
   set_status(dir, r.errors.empty() ? "completed" : "failed", trainer.step(), iterations,
