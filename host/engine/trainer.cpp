@@ -52,6 +52,18 @@ std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::st
   return found;
 }
 
+std::pair<std::int64_t, std::string> find_checkpoint(const std::string& run_dir, std::optional<std::int64_t> step,
+                                                     const std::string& purpose, const std::string& step_where) {
+  const auto all = list_checkpoints((fs::path(run_dir) / "checkpoints").string());
+  if (all.empty()) throw Error(run_dir, fmt::format("has no checkpoint to {} (checkpoints/ is empty)", purpose));
+  if (!step) return all.back();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.first == *step; });
+  if (it != all.end()) return *it;
+  std::string steps;
+  for (const auto& c : all) steps += (steps.empty() ? "" : ", ") + std::to_string(c.first);
+  throw Error(step_where, fmt::format("{} has no checkpoint at that step (it has: {})", run_dir, steps));
+}
+
 ConstraintBaseline constraint_baseline(Pipeline& p) {
   torch::NoGradGuard no_grad;
   const Split split = Split::Train;

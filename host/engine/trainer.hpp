@@ -32,6 +32,13 @@ ConstraintBaseline constraint_baseline(Pipeline& pipeline);
 /// The checkpoints in folder `dir` (a run's checkpoints/), as (step, path), oldest first.
 std::vector<std::pair<std::int64_t, std::string>> list_checkpoints(const std::string& dir);
 
+/// The checkpoint of run folder `run_dir` at `step`, or its newest without one, as (step, path).
+/// Throws Error at `run_dir` saying it "has no checkpoint to <purpose>" when checkpoints/ is empty,
+/// and at `step_where` (how the caller's user named the step: "--checkpoint 300") listing the
+/// steps it has when none is at `step`.
+std::pair<std::int64_t, std::string> find_checkpoint(const std::string& run_dir, std::optional<std::int64_t> step,
+                                                     const std::string& purpose, const std::string& step_where);
+
 class Trainer {
  public:
   /// `run_dir` holds metrics.jsonl and checkpoints/. `stop` is polled every step (SIGINT).

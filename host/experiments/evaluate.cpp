@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -77,22 +78,8 @@ Target check_run(const Registry& registry, const fs::path& dir, const std::vecto
     }
   }
   if (t.config["evaluators"].empty()) throw Error(dir.string(), "the run has no evaluators; name some with --evaluator");
-  const auto all = list_checkpoints((dir / "checkpoints").string());
-  if (all.empty()) throw Error(dir.string(), "has no checkpoint to evaluate (checkpoints/ is empty)");
-  if (!checkpoint) {
-    t.step = all.back().first;
-    t.checkpoint = all.back().second;
-  } else {
-    const auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.first == *checkpoint; });
-    if (it == all.end()) {
-      std::string steps;
-      for (const auto& c : all) steps += (steps.empty() ? "" : ", ") + std::to_string(c.first);
-      throw Error("--checkpoint " + std::to_string(*checkpoint),
-                  fmt::format("{} has no checkpoint at that step (it has: {})", dir.string(), steps));
-    }
-    t.step = it->first;
-    t.checkpoint = it->second;
-  }
+  std::tie(t.step, t.checkpoint) =
+      find_checkpoint(dir.string(), checkpoint, "evaluate", "--checkpoint " + std::to_string(checkpoint.value_or(0)));
   return t;
 }
 

@@ -135,19 +135,8 @@ Model load(const std::string& run_dir, std::optional<std::int64_t> checkpoint) {
   const json config = host::read_json_or_null(config_path);
   if (!config.is_object()) throw Error(run_dir, "not a run directory (no readable config.json)");
   const json resolved = host::resolve_pipeline(registry(), config, config_path.string(), dir.filename().string());
-  const auto all = host::list_checkpoints((dir / "checkpoints").string());
-  if (all.empty()) throw Error(run_dir, "has no checkpoint to load (checkpoints/ is empty)");
-  auto chosen = all.back();
-  if (checkpoint) {
-    const auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.first == *checkpoint; });
-    if (it == all.end()) {
-      std::string steps;
-      for (const auto& c : all) steps += (steps.empty() ? "" : ", ") + std::to_string(c.first);
-      throw Error(fmt::format("checkpoint={}", *checkpoint), fmt::format("{} has no checkpoint at that step (it has: {})",
-                                                                         run_dir, steps));
-    }
-    chosen = *it;
-  }
+  const auto chosen =
+      host::find_checkpoint(run_dir, checkpoint, "load", fmt::format("checkpoint={}", checkpoint.value_or(0)));
   auto owner = std::make_shared<LoadedRun>();
   owner->pipeline = host::build_pipeline(registry(), resolved);
   owner->trainer = std::make_unique<host::Trainer>(owner->pipeline, run_dir, false);

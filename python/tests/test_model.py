@@ -3,6 +3,7 @@ import glob
 import math
 import os
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -69,6 +70,12 @@ def test_sample_log_prob_elbo_and_the_run_files(vhp_run):
     early = priorlab.load(vhp_run, checkpoint=100)
     assert early.step == 100
     assert not torch.equal(early.encode(x)[0], model.encode(x)[0])
+    # A step without a checkpoint is refused, naming the steps there are (the message that
+    # `priorlab evaluate --checkpoint` gives, from the same lookup).
+    with pytest.raises(priorlab.Error) as refused:
+        priorlab.load(vhp_run, checkpoint=7)
+    assert refused.value.where == "checkpoint=7"
+    assert "has no checkpoint at that step (it has: 100, 200)" in refused.value.message
 
 
 def test_the_callers_floating_point_mode_and_threads_are_kept(vhp_run):
