@@ -60,7 +60,7 @@ class PRIORLAB_API Prior : public torch::nn::Module {
   virtual DiagGaussian upper_posterior(const torch::Tensor& z);
 
   /// Every stochastic layer above z, seen from z [N, D] (lowest first), for the collapse
-  /// diagnostics every run records (docs/architecture.md: "Is every layer alive?"). The default
+  /// diagnostics every run records (docs/architecture.md: "Is every stochastic layer alive?"). The default
   /// derives one layer "zeta" from upper_posterior() against p(zeta) = N(0, I), with the KL in
   /// closed form (kl_to_standard_normal_per_dimension), or none when upper_posterior() returns
   /// undefined tensors. A prior with more layers, or another upper prior, overrides this.

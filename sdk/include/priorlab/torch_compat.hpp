@@ -4,7 +4,7 @@
 // (abi.hpp) records TORCH_VERSION, so a plugin built against one LibTorch is refused by a host
 // built against another before any of its C++ symbols is touched.
 //
-// Audited for 2.x (docs/architecture.md, "Any LibTorch"): everything else the SDK, host and
+// Audited for 2.x (README.md, "Your own LibTorch / a GPU"): everything else the SDK, host and
 // plugins use has the same signature in 1.13 and 2.x. InputArchive::load_from takes
 // std::optional<Device> in 2.x, which a torch::Device converts to; c10::optional became
 // std::optional (priorlab uses neither spelling).
