@@ -7,10 +7,10 @@
 #include <map>
 #include <numeric>
 #include <random>
-#include <tuple>
 #include <regex>
 #include <sstream>
 #include <set>
+#include <tuple>
 
 #include "pipeline/pipeline.hpp"
 #include "priorlab/error.hpp"
@@ -428,6 +428,13 @@ std::string markdown_head(const Comparison& c) {
   return head + "\n" + rule + "\n";
 }
 
+// A table line's first cells, the same in both tables: the row's axis values and its run count.
+std::string markdown_row_start(const ComparisonRow& row) {
+  std::string line = "|";
+  for (const auto& a : row.axes) line += " " + md_escape(a) + " |";
+  return line + fmt::format(" {} |", row.runs.size());
+}
+
 // The bootstrap intervals, as a second table with the same columns; none when every
 // combination has a single run.
 std::string interval_markdown(const Comparison& c) {
@@ -436,9 +443,7 @@ std::string interval_markdown(const Comparison& c) {
   std::string out = "\nBootstrap 95 % interval of each mean (10,000 resamples of the runs, percentile; with few seeds\n"
                     "it is close to the range of the runs):\n\n" + markdown_head(c);
   for (const auto& row : c.rows) {
-    std::string line = "|";
-    for (const auto& a : row.axes) line += " " + md_escape(a) + " |";
-    line += fmt::format(" {} |", row.runs.size());
+    std::string line = markdown_row_start(row);
     for (const auto& cell : row.cells) {
       std::string text = "–";
       if (cell && cell->n > 1) text = "[" + format_number(cell->ci_low) + ", " + format_number(cell->ci_high) + "]";
@@ -458,9 +463,7 @@ std::string comparison_markdown(const Comparison& c) {
   } else {
     out += markdown_head(c);
     for (const auto& row : c.rows) {
-      std::string line = "|";
-      for (const auto& a : row.axes) line += " " + md_escape(a) + " |";
-      line += fmt::format(" {} |", row.runs.size());
+      std::string line = markdown_row_start(row);
       for (const auto& cell : row.cells) {
         std::string text = "–";
         if (cell) {
