@@ -388,7 +388,8 @@ nlohmann::json load_pipeline(const Registry& registry, const nlohmann::json& raw
   return resolve_pipeline(registry, value, source, "pipeline", &provenance);
 }
 
-int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop) {
+int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop,
+                 std::string* run_dir) {
   nlohmann::json config = request.config.is_null()
                               ? load_pipeline(registry, request.config_path, request.overrides)
                               : load_pipeline(registry, request.config, request.config_source, request.overrides);
@@ -398,6 +399,7 @@ int run_pipeline(const Registry& registry, const RunRequest& request, const std:
   }
   const std::string name = config["name"];
   const fs::path dir = fs::path(request.out_dir) / name;
+  if (run_dir) *run_dir = dir.string();
   const auto exists = [&] {
     return Error(dir.string(), fmt::format("run directory already exists; pass --force to replace it, or continue it "
                                            "with `priorlab resume {}`",

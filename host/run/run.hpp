@@ -41,8 +41,12 @@ nlohmann::json load_pipeline(const Registry& registry, const std::string& path, 
 /// The same for a pipeline given as a value (RunRequest::config).
 nlohmann::json load_pipeline(const Registry& registry, const nlohmann::json& raw, const std::string& source,
                              const std::vector<std::string>& overrides);
-/// Trains and evaluates a pipeline into out_dir/<name>. Returns an ExitCode.
-int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop);
+/// Trains and evaluates a pipeline into out_dir/<name>. Returns an ExitCode. When run_dir is
+/// given, it is set to that folder as soon as the pipeline is resolved (before anything is
+/// built or written), so a caller can read run.json after a failed run without resolving the
+/// pipeline a second time.
+int run_pipeline(const Registry& registry, const RunRequest& request, const std::atomic<bool>* stop,
+                 std::string* run_dir = nullptr);
 
 /// Continues the run in `run_dir` from its newest checkpoint (then evaluates). `overrides`
 /// may change training.* (e.g. more iterations).

@@ -234,10 +234,9 @@ PYBIND11_MODULE(_priorlab, m) {
         request.name = name;
         request.force = force;
         // The run's folder, for the caller to read run.json from when training fails.
-        const nlohmann::json config = load_config(path, text, set);
-        const std::string dir = (std::filesystem::path(out) / (name.empty() ? config["name"].get<std::string>() : name)).string();
-        const int code =
-            long_call(progress, [&](const std::atomic<bool>* stop) { return host::run_pipeline(registry(), request, stop); });
+        std::string dir;
+        const int code = long_call(
+            progress, [&](const std::atomic<bool>* stop) { return host::run_pipeline(registry(), request, stop, &dir); });
         return py::make_tuple(code, dir);
       },
       py::arg("path"), py::arg("text"), py::arg("set"), py::arg("out"), py::arg("name"), py::arg("force"),
