@@ -76,7 +76,7 @@ cmd_fetch() {
   local queue=("${fetch_packages[@]}") all=() p d
   if ! apt-cache show "${fetch_packages[0]}" >/dev/null 2>&1; then
     say "apt lists lack ${fetch_packages[0]}: apt-get update"
-    if [[ $(id -u) -eq 0 ]]; then apt-get update -qq; else sudo apt-get update -qq; fi
+    scripts/as-root.sh apt-get update -qq
   fi
   while ((${#queue[@]})); do
     p=${queue[0]}; queue=("${queue[@]:1}")

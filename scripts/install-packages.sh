@@ -8,7 +8,7 @@ for p in "$@"; do
 done
 ((${#missing[@]})) || exit 0
 echo "install-packages: installing ${missing[*]}"
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+as_root="$(dirname "$0")/as-root.sh"
+"$as_root" apt-get update -qq
+# Through env: sudo does not pass DEBIAN_FRONTEND from this environment.
+"$as_root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

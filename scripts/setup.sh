@@ -58,9 +58,7 @@ cmake --build build -j "$jobs"
 # checkout, setup.sh points it there.
 if ((with_python)) && [[ -f build/python/priorlab/__init__.py ]]; then
   site=$(/usr/bin/python3 -c 'import site; print(site.getsitepackages()[0])')
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" mkdir -p "$site"
-  echo "$PWD/build/python" | "${sudo_cmd[@]}" tee "$site/priorlab-build.pth" >/dev/null
+  scripts/as-root.sh mkdir -p "$site"
+  echo "$PWD/build/python" | scripts/as-root.sh tee "$site/priorlab-build.pth" >/dev/null
   echo "setup: /usr/bin/python3 imports priorlab from $PWD/build/python ($site/priorlab-build.pth)"
 fi
