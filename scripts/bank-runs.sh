@@ -6,11 +6,20 @@
 # With --with-checkpoints, runs that have not finished are banked too, with their newest
 # checkpoint, so the same sweep command resumes them from it (a run of tens of thousands of
 # steps need not finish within one session); a later bank replaces them.
-# Usage: scripts/bank-runs.sh [--with-checkpoints] SWEEP_DIR BANK_DIR
+# With --pictures NAMES (comma-separated, e.g. latent.png), only those artefacts are banked,
+# for a large sweep whose other pictures the docs do not show: `priorlab report` redraws a
+# run's training curves from its metrics.jsonl.
+# Usage: scripts/bank-runs.sh [--with-checkpoints] [--pictures NAMES] SWEEP_DIR BANK_DIR
 set -euo pipefail
-partial=0
-if [[ ${1:-} == --with-checkpoints ]]; then partial=1; shift; fi
-usage="usage: scripts/bank-runs.sh [--with-checkpoints] SWEEP_DIR BANK_DIR"
+partial=0 pictures=""
+usage="usage: scripts/bank-runs.sh [--with-checkpoints] [--pictures NAMES] SWEEP_DIR BANK_DIR"
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --with-checkpoints) partial=1; shift ;;
+    --pictures) pictures=${2:?$usage}; shift 2 ;;
+    *) echo "bank-runs: unknown option $1; $usage" >&2; exit 2 ;;
+  esac
+done
 src=${1:?$usage} dest=${2:?$usage}
 banked=0 resumable=0
 for run in "$src"/*/; do
@@ -22,7 +31,14 @@ for run in "$src"/*/; do
     cp "$run"/{config.json,run.json,summary.json,metrics.jsonl} "$dest/$name.tmp/"
     if [[ -d $run/artefacts ]]; then
       mkdir -p "$dest/$name.tmp/artefacts"
-      cp "$run"/artefacts/*.png "$run"/artefacts/*.csv "$dest/$name.tmp/artefacts/" 2>/dev/null || true
+      if [[ -n $pictures ]]; then
+        IFS=, read -r -a names <<<"$pictures"
+        for p in "${names[@]}"; do
+          if [[ -f $run/artefacts/$p ]]; then cp "$run/artefacts/$p" "$dest/$name.tmp/artefacts/"; fi
+        done
+      else
+        cp "$run"/artefacts/*.png "$run"/artefacts/*.csv "$dest/$name.tmp/artefacts/" 2>/dev/null || true
+      fi
     fi
     banked=$((banked + 1))
     echo "bank-runs: $name"

@@ -25,7 +25,7 @@ cat >sweep.json <<'JSON'
     "scheduler": {"plugin": "warmup", "options": {"epochs": 2}},
     "training": {"iterations": 40, "batch_size": 16, "learning_rate": 1e-3, "log_every": 10,
                  "checkpoint_every": 10, "keep_checkpoints": 4, "threads": 1},
-    "evaluators": [{"plugin": "reconstruction", "options": {"pictures": 4}}]
+    "evaluators": [{"plugin": "reconstruction", "options": {"pictures": 4}}, {"plugin": "latent_plot"}]
   },
   "seeds": [0, 1]
 }
@@ -49,6 +49,13 @@ bash "$bank" full bank-done >bank1.log
 [[ -d bank-done/$done_name && ! -e bank-done/$cut_name ]] || fail "plain bank: expected only $done_name: $(ls bank-done)"
 [[ ! -e bank-done/$done_name/checkpoints ]] || fail "plain bank: a completed run was banked with its checkpoints"
 [[ -f bank-done/$done_name/summary.json && -f bank-done/$done_name/metrics.jsonl ]] || fail "plain bank: summary or metrics missing"
+
+# With --pictures: the named artefacts alone (a name the run lacks is passed over).
+bash "$bank" --pictures reconstruction.png,absent.png full bank-pictures >bank3.log
+[[ "$(ls bank-pictures/$done_name/artefacts | tr '\n' ' ')" == "reconstruction.png " ]] ||
+  fail "--pictures: expected artefacts/reconstruction.png alone, found $(ls bank-pictures/$done_name/artefacts)"
+[[ -f bank-pictures/$done_name/metrics.jsonl ]] || fail "--pictures: metrics.jsonl missing"
+[[ "$(ls full/$done_name/artefacts | wc -l)" -gt 1 ]] || fail "--pictures: the test run has one artefact; the check cannot fail"
 
 # With --with-checkpoints: the unfinished run too, with step 20's checkpoint alone.
 bash "$bank" --with-checkpoints full bank-all >bank2.log
