@@ -7,8 +7,8 @@
 # checkpoint, so the same sweep command resumes them from it (a run of tens of thousands of
 # steps need not finish within one session); a later bank replaces them.
 # With --pictures NAMES (comma-separated, e.g. latent.png), only those artefacts are banked,
-# for a large sweep whose other pictures the docs do not show: `priorlab report` redraws a
-# run's training curves from its metrics.jsonl.
+# for a large sweep whose other pictures the docs do not show: `priorlab report RUN` draws a
+# run's training curves into its report.html from metrics.jsonl.
 # Usage: scripts/bank-runs.sh [--with-checkpoints] [--pictures NAMES] SWEEP_DIR BANK_DIR
 set -euo pipefail
 partial=0 pictures=""

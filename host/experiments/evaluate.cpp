@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <tuple>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 
