@@ -372,7 +372,8 @@ TEST(Compare, RunsWrittenBeforeAnOptionExistedGroupWithTheirCombination) {
 // Two axes (prior x scheduler), one combination never run: one heat-map per metric, rows the
 // first axis's values and columns the second's, each cell the table's mean over seeds (by hand:
 // (a, x) mae (0.1 + 0.3) / 2 = 0.2, elbo (-10 - 12) / 2 = -11), NaN for the missing (b, x), and
-// the colour direction of the metric's rule. A folder with one axis gets no heat-map.
+// the colour direction of the metric's rule. The cells average 2 and 1 runs, so the titles say
+// so; once every cell has two runs they do not. A folder with one axis gets no heat-map.
 TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
   test::TempDir dir;
   const auto g = dir.path() / "grid";
@@ -383,7 +384,7 @@ TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
   const Comparison c = compare_runs(g, {"mae_rad", "elbo"});
   const auto h = comparison_heatmaps(c);
   ASSERT_EQ(h.size(), 2u);
-  EXPECT_EQ(h[0].title, "pendulum_angle.mae_rad (lower is better: bright)");
+  EXPECT_EQ(h[0].title, "pendulum_angle.mae_rad (lower is better: bright; means of 1 to 2 runs per cell)");
   EXPECT_EQ(h[0].row_axis, "prior");
   EXPECT_EQ(h[0].column_axis, "scheduler");
   EXPECT_EQ(h[0].row_labels, (std::vector<std::string>{"a", "b"}));
@@ -394,9 +395,15 @@ TEST(Compare, TwoAxesGiveOneHeatMapPerMetricWithTheMeansInTheirCells) {
   EXPECT_TRUE(std::isnan(h[0].values[1][0]));
   EXPECT_EQ(h[0].values[1][1], 0.7);
   EXPECT_TRUE(h[0].lower_is_better);
-  EXPECT_EQ(h[1].title, "reconstruction.elbo (higher is better: bright)");
+  EXPECT_EQ(h[1].title, "reconstruction.elbo (higher is better: bright; means of 1 to 2 runs per cell)");
   EXPECT_NEAR(h[1].values[0][0], -11, 1e-12);
   EXPECT_FALSE(h[1].lower_is_better);
+  write_run(g / "prior=a,scheduler=y,seed=1", 0.5, -8, 3);
+  write_run(g / "prior=b,scheduler=y,seed=1", 0.7, -9, 3);
+  const auto even = comparison_heatmaps(compare_runs(g, {"mae_rad", "elbo"}));
+  ASSERT_EQ(even.size(), 2u);
+  EXPECT_EQ(even[0].title, "pendulum_angle.mae_rad (lower is better: bright)");
+  EXPECT_EQ(even[1].title, "reconstruction.elbo (higher is better: bright)");
 
   const auto r = test::run_cli("compare grid --metrics mae_rad", dir.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -78,9 +78,20 @@ std::vector<HeatMap> comparison_heatmaps(const Comparison& c) {
     HeatMap h;
     // The title says which end is drawn bright: the better one, or the low one when the
     // metric has no direction (rate, beta).
-    h.title = c.metrics[j] + (c.directions[j] == Direction::kLower    ? " (lower is better: bright)"
-                              : c.directions[j] == Direction::kHigher ? " (higher is better: bright)"
-                                                                       : " (no better end: bright = low)");
+    // Where the cells average different numbers of runs (a sweep that adds seeds to one row and
+    // one column), the title says so: a cell of one seed is not as certain as one of three.
+    int n_min = 0, n_max = 0;
+    for (const auto& row : c.rows)
+      if (const auto& cell = row.cells[j]) {
+        n_min = n_max == 0 ? cell->n : std::min(n_min, cell->n);
+        n_max = std::max(n_max, cell->n);
+      }
+    const std::string runs_note =
+        n_min == n_max ? "" : "; means of " + std::to_string(n_min) + " to " + std::to_string(n_max) + " runs per cell";
+    h.title = c.metrics[j] + (c.directions[j] == Direction::kLower    ? " (lower is better: bright"
+                              : c.directions[j] == Direction::kHigher ? " (higher is better: bright"
+                                                                       : " (no better end: bright = low") +
+              runs_note + ")";
     h.row_axis = c.axis_columns[0];
     h.column_axis = c.axis_columns[1];
     h.row_labels = rows;
