@@ -1,6 +1,7 @@
 // Training: the reconstruction error of a short run falls below what no model could beat
 // without learning (the best constant image), checkpoints are atomic, and a run resumed
 // from a checkpoint ends with exactly the parameters of an uninterrupted run.
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/malloc_tuning.hpp"
+#include "engine/progress.hpp"
 #include "engine/trainer.hpp"
 #include "run/run.hpp"
 #include "test_util.hpp"
@@ -352,4 +354,36 @@ TEST(Training, ExemplarPriorResumesMidEpochExactly) {
   const auto ba = full.prior->named_buffers(), bc = second.prior->named_buffers();
   ASSERT_GT(ba.size(), 0u);
   for (const auto& kv : ba) EXPECT_TRUE(torch::equal(kv.value(), bc[kv.key()])) << kv.key();
+}
+
+// Without a terminal a Progress prints nothing from update() (training prints its own lines per
+// log interval); with log_every(seconds) it prints a full line once that much time has passed and
+// the work has advanced, which is how a long evaluation shows in a sweep's run log. log_every(0):
+// one line per advance (100 and 500; the repeated 100 prints nothing); log_every(3600): none
+// within the test.
+TEST(Progress, WithoutATerminalLogEveryPrintsALineOnlyWhenTheWorkHasAdvanced) {
+  host::Progress quiet("eval x", 1000, false);
+  testing::internal::CaptureStdout();
+  quiet.update(100, "lik");
+  quiet.update(500, "lik");
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
+
+  host::Progress every("eval x", 1000, false);
+  every.log_every(0);
+  testing::internal::CaptureStdout();
+  every.update(100, "lik");
+  every.update(100, "lik");
+  every.update(500, "lik");
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_NE(out.find("eval x  10% 100/1000 elapsed"), std::string::npos) << out;
+  EXPECT_NE(out.find("eval x  50% 500/1000 elapsed"), std::string::npos) << out;
+  EXPECT_NE(out.find("  lik\n"), std::string::npos) << out;
+
+  host::Progress hourly("eval x", 1000, false);
+  hourly.log_every(3600);
+  testing::internal::CaptureStdout();
+  hourly.update(100, "lik");
+  hourly.update(900, "lik");
+  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
 }

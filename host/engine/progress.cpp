@@ -34,9 +34,16 @@ std::string Progress::render(std::int64_t done, const std::string& fields, bool 
 }
 
 void Progress::update(std::int64_t done, const std::string& fields) {
-  if (start_done_ < 0) start_done_ = done, start_ = std::chrono::steady_clock::now();
-  if (!interactive_) return;
+  if (start_done_ < 0) start_done_ = done, start_ = last_line_ = std::chrono::steady_clock::now();
   const auto now = std::chrono::steady_clock::now();
+  if (!interactive_) {
+    if (log_every_ < 0 || done <= logged_done_ || std::chrono::duration<double>(now - last_line_).count() < log_every_) return;
+    last_line_ = now;
+    logged_done_ = done;
+    std::fprintf(stdout, "%s\n", render(done, fields, false).c_str());
+    std::fflush(stdout);
+    return;
+  }
   if (open_ && done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
   std::fprintf(stdout, "\r\033[K%s", render(done, fields, true).c_str());

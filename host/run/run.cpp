@@ -120,6 +120,9 @@ nlohmann::json evaluate_pipeline(Pipeline& p, const fs::path& dir, std::vector<s
       break;
     }
     Progress progress("eval " + name, 1000, tty);
+    // Without a terminal (a sweep's run log) a long evaluation (S = 5,000 importance samples over
+    // an exemplar set) prints a line every 30 s, so the log shows it is under way.
+    if (writer) progress.log_every(30);
     EvalContext ctx;
     ctx.network = p.network.get();
     ctx.prior = p.prior.get();
