@@ -40,8 +40,7 @@ void Progress::update(std::int64_t done, const std::string& fields) {
     if (log_every_ < 0 || done <= logged_done_ || std::chrono::duration<double>(now - last_line_).count() < log_every_) return;
     last_line_ = now;
     logged_done_ = done;
-    std::fprintf(stdout, "%s\n", render(done, fields, false).c_str());
-    std::fflush(stdout);
+    line(done, fields);
     return;
   }
   if (open_ && done < total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
