@@ -38,7 +38,9 @@ using namespace priorlab;
 
 constexpr double kLog2Pi = 1.8378770664093453;                    // log(2 pi)
 constexpr std::int64_t kEncodeChunk = 4096;                       // exemplars per encoder call without gradient
-constexpr std::int64_t kTableValues = std::int64_t{1} << 24;      // evaluation: rows x exemplars per chunk
+constexpr std::int64_t kTableValues = std::int64_t{1} << 24;      // evaluation, kNN: rows x exemplars per chunk
+constexpr std::int64_t kTileRows = 128;                           // evaluation, exact: a tile of rows ...
+constexpr std::int64_t kTileExemplars = 1024;                     // ... x exemplars (1 MiB of doubles, a core's L2)
 constexpr std::uint64_t kExemplarStream = 0x6578656d706c6172ULL;  // "exemplar": the exemplars' draw
 constexpr std::uint64_t kSubsetStream = 0x737562736574ULL;        // "subset": a step's exemplar subset
 
@@ -243,20 +245,18 @@ class ExemplarPrior : public Prior {
     const auto flat = z.reshape({-1, latent_});  // [Q, D]
     const auto out_shape = z.sizes().slice(0, z.dim() - 1);
     if (flat.size(0) == 0) return torch::empty(out_shape, z.options());
+    const double log_n = std::log(static_cast<double>(n_));
+    if (eval_k_ == 0) return (exact_log_sum(flat) - log_n).reshape(out_shape);
     const std::int64_t chunk = std::max<std::int64_t>(1, kTableValues / n_);
+    const std::int64_t k = std::min(eval_k_, n_);
     std::vector<torch::Tensor> parts;
     for (std::int64_t s = 0; s < flat.size(0); s += chunk) {
-      const auto q = flat.slice(0, s, std::min(s + chunk, flat.size(0)));  // [R, D]
-      if (eval_k_ == 0) {
-        parts.push_back(exact_log_sum(q));  // [R]
-      } else {
-        const std::int64_t k = std::min(eval_k_, n_);
-        const auto position = std::get<0>(nearest(q.detach(), means, eval_norms_, torch::Tensor(), k));  // [R, k]
-        const auto near = means.index_select(0, position.reshape({-1})).view({q.size(0), k, latent_});   // [R, k, D]
-        parts.push_back(torch::logsumexp(diag_gaussian_log_density(q.unsqueeze(-2), near, log_variance_), -1));
-      }
+      const auto q = flat.slice(0, s, std::min(s + chunk, flat.size(0)));                                // [R, D]
+      const auto position = std::get<0>(nearest(q.detach(), means, eval_norms_, torch::Tensor(), k));  // [R, k]
+      const auto near = means.index_select(0, position.reshape({-1})).view({q.size(0), k, latent_});   // [R, k, D]
+      parts.push_back(torch::logsumexp(diag_gaussian_log_density(q.unsqueeze(-2), near, log_variance_), -1));
     }
-    return (torch::cat(parts) - std::log(static_cast<double>(n_))).reshape(out_shape);
+    return (torch::cat(parts) - log_n).reshape(out_shape);
   }
 
   /// μ_φ(x_n) for all N with the network as it is now, without gradient; kept while the
@@ -389,16 +389,38 @@ class ExemplarPrior : public Prior {
         .to(z.scalar_type());
   }
 
-  /// log Σ_n N(q_r; μ_n, σ² I) over all N evaluation means, for q [R, D] -> [R]: the same
-  /// expansion with ‖q_r‖² taken out of the sum (three passes over the [R, N] table, not seven).
+  /// log Σ_n N(q_r; μ_n, σ² I) over all N evaluation means, for q [Q, D] -> [Q], in double (the
+  /// expansion's cancellation, as above), one tile of rows x exemplars at a time with a running
+  /// maximum (the streaming logsumexp). With p = 1/σ² and t_rn = p q_r·μ_n − ½ p ‖μ_n‖²
+  /// (= −½ p ‖q_r − μ_n‖² + ½ p ‖q_r‖²), for each tile of exemplars n ∈ T:
+  ///   m' = max(m, max_{n∈T} t_rn),   s ← s e^{m − m'} + Σ_{n∈T} e^{t_rn − m'},   m ← m'
+  /// and at the end log Σ_n N = m + log s − ½ p ‖q_r‖² − ½ D (log 2π + log σ²). A tile is
+  /// kTileRows x kTileExemplars doubles (1 MiB), so the [Q, N] table never leaves a core's L2
+  /// cache and no table-sized buffer is allocated: 134 MB tables per chunk of points, each a fresh
+  /// mapping the kernel zeroes, made the MNIST test NLL 3.5x slower (docs/performance.md). The
+  /// shift m is a constant of the sum (detached); the value and its gradients (q, σ²) are
+  /// logsumexp's.
   torch::Tensor exact_log_sum(const torch::Tensor& q) const {
     const auto q64 = q.to(torch::kDouble);
     const auto v = log_variance_.to(torch::kDouble), precision = torch::exp(-v);
-    const auto partial =
-        torch::addmm(eval_norms64_.unsqueeze(0), q64, eval_means64_.t(), 1, -2);  // ‖μ‖² − 2 q·μ [R, N]
-    const auto log_sum = torch::logsumexp(partial * (-0.5 * precision), -1) - 0.5 * precision * q64.pow(2).sum(-1) -
-                         0.5 * static_cast<double>(latent_) * (kLog2Pi + v);
-    return log_sum.to(q.scalar_type());
+    const auto half_norms = eval_norms64_ * (-0.5 * precision);  // −½ p ‖μ_n‖² [N]
+    const auto inf = std::numeric_limits<double>::infinity();
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t r = 0; r < q64.size(0); r += kTileRows) {
+      const auto rows = q64.slice(0, r, std::min(r + kTileRows, q64.size(0)));  // [R, D]
+      const auto scaled = rows * precision;                                      // p q_r
+      auto m = torch::full({rows.size(0)}, -inf, q64.options());
+      auto s = torch::zeros({rows.size(0)}, q64.options());
+      for (std::int64_t c = 0; c < n_; c += kTileExemplars) {
+        const auto e = std::min(c + kTileExemplars, n_);
+        auto t = torch::addmm(half_norms.slice(0, c, e).unsqueeze(0), scaled, eval_means64_.slice(0, c, e).t());
+        const auto next = torch::maximum(m, std::get<0>(t.detach().max(-1)));  // [R]
+        s = s * (m - next).exp() + t.sub_(next.unsqueeze(1)).exp_().sum(-1);
+        m = next;
+      }
+      parts.push_back(m + s.log() - 0.5 * precision * rows.pow(2).sum(-1));
+    }
+    return (torch::cat(parts) - 0.5 * static_cast<double>(latent_) * (kLog2Pi + v)).to(q.scalar_type());
   }
 
   std::string where_;

@@ -4,6 +4,7 @@
 //
 // The encoder of these tests is μ(x) = w·x with one parameter w (1 unless a test changes it),
 // so the exemplars' encodings, and every density below, can be written down by hand.
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -198,6 +199,62 @@ TEST(Exemplar, KnnWithKEqualToNIsTheExactMixtureAndSmallKALowerBound) {
   near_train.prior->begin_step(step_of(1, {2}));
   EXPECT_NEAR(near_train.prior->log_prob(zp.view({1, 2})).item<double>(), parzen(point, kFour, {3}, v) - std::log(3.0),
               1e-12);
+}
+
+TEST(Exemplar, ExactEvaluationOverManyTilesIsTheParzenWindowAndItsGradients) {
+  // The exact evaluation streams the [Q, N] table in tiles of 128 rows x 1024 exemplars with a
+  // running maximum. N = 2,500 exemplars (two full tiles and a part) and Q = 300 points (two
+  // full row tiles and a part), spread wide with a small σ² = 0.05 so that each point's largest
+  // term turns up in any tile and most terms underflow against it: the value against the
+  // Parzen window summed by hand (shifted by its own maximum), and the gradients in z and in
+  // v = log σ² against their closed forms, with w_n the posterior weight of exemplar n:
+  //   ∂/∂z log p = Σ_n w_n (μ_n − z) / σ²,   ∂/∂v log p = Σ_n w_n (‖z − μ_n‖² / (2σ²) − D/2).
+  torch::manual_seed(7);
+  const std::int64_t n = 2500, q = 300, d = 3;
+  const double v = std::log(0.05), var = 0.05;
+  const auto x = torch::randn({n, d}, torch::kDouble) * 4;
+  Rows exemplars;
+  for (std::int64_t i = 0; i < n; ++i) exemplars.push_back(row(x[i]));
+  auto s = build(exemplars, {}, v);
+  s.prior->eval();
+  const auto z = (torch::randn({q, d}, torch::kDouble) * 4).requires_grad_(true);
+  const auto got = s.prior->log_prob(z);
+  ASSERT_EQ(got.sizes(), (std::vector<std::int64_t>{q}));
+  got.sum().backward();
+  const auto dz = z.grad();
+  const double dv = s.log_variance.grad().item<double>();
+
+  double dv_want = 0;
+  for (std::int64_t r = 0; r < q; ++r) {
+    const auto zr = row(z[r].detach());
+    std::vector<double> log_terms(n);
+    for (std::int64_t i = 0; i < n; ++i) {
+      double d2 = 0;
+      for (std::int64_t j = 0; j < d; ++j) d2 += (zr[j] - exemplars[i][j]) * (zr[j] - exemplars[i][j]);
+      log_terms[i] = -0.5 * d2 / var - 0.5 * d * std::log(2 * M_PI * var);
+    }
+    const double top = *std::max_element(log_terms.begin(), log_terms.end());
+    double sum = 0;
+    for (double t : log_terms) sum += std::exp(t - top);
+    EXPECT_NEAR(got[r].item<double>(), top + std::log(sum) - std::log(static_cast<double>(n)), 1e-9) << r;
+    std::vector<double> grad(d, 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double w = std::exp(log_terms[i] - top) / sum;
+      double d2 = 0;
+      for (std::int64_t j = 0; j < d; ++j) {
+        grad[j] += w * (exemplars[i][j] - zr[j]) / var;
+        d2 += (zr[j] - exemplars[i][j]) * (zr[j] - exemplars[i][j]);
+      }
+      dv_want += w * (0.5 * d2 / var - 0.5 * d);
+    }
+    for (std::int64_t j = 0; j < d; ++j)
+      EXPECT_NEAR(dz[r][j].item<double>(), grad[j], 1e-8 * std::max(1.0, std::abs(grad[j]))) << r << "," << j;
+  }
+  EXPECT_NEAR(dv, dv_want, 1e-8 * std::abs(dv_want));
+  // Many points hold their largest term outside the first tile of exemplars: the running
+  // maximum moved.
+  const auto nearest = torch::cdist(z.detach(), x).argmin(-1);
+  EXPECT_GT((nearest >= 1024).sum().item<std::int64_t>(), q / 2);
 }
 
 TEST(Exemplar, LeaveOneOutDropsEachRowsOwnExample) {
