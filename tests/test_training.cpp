@@ -356,6 +356,54 @@ TEST(Training, ExemplarPriorResumesMidEpochExactly) {
   for (const auto& kv : ba) EXPECT_TRUE(torch::equal(kv.value(), bc[kv.key()])) << kv.key();
 }
 
+// Issue 30's schedules, each stopped mid-run at step 65 of 130 and resumed: the resumed run
+// ends with the uninterrupted run's parameters, and its metrics lines, beta among them, are the
+// same. Each is set where its state moves past the pause (a lost state would show in beta or the
+// loss): cyclical inside its second cycle; the PI controller's integral growing against a
+// KL target below the run's KL; the authors' constrained update past its initial phase (met
+// near step 55), pulling lambda from 2 towards 1 every 10 steps; free bits (an objective: no
+// state of its own) clamping the rate of each of the two latent dimensions at 3 nats, below
+// which the whole run stays.
+TEST(Training, EveryNewScheduleResumesMidRunExactly) {
+  const std::vector<std::pair<std::string, json>> sections = {
+      {"cyclical", {{"/scheduler", {{"plugin", "cyclical"}, {"options", {{"cycles", 4}, {"ratio", 0.5}}}}}}},
+      {"pi_controller", {{"/scheduler", {{"plugin", "pi_controller"}, {"options", {{"kl_target", 2.0}, {"kp", 0.5}, {"ki", -0.001}}}}}}},
+      {"dvbf_constrained",
+       {{"/scheduler",
+         {{"plugin", "dvbf_constrained"},
+          {"options", {{"measure", "squared_error"}, {"threshold", 0.0455},
+                       {"update_every", 10},
+                       {"alpha", 0.5},
+                       {"nu", 50.0},
+                       {"lambda_init", 2.0}}}}}}},
+      {"free_bits", {{"/objective", {{"plugin", "free_bits"}, {"options", {{"lambda", 3.0}, {"groups", 2}}}}}}},
+  };
+  for (const auto& [name, set] : sections) {
+    SCOPED_TRACE(name);
+    auto pipeline = [&set = set] {
+      json raw = test::small_pipeline(130);
+      raw["training"]["log_every"] = 5;
+      for (const auto& [pointer, value] : set.items()) raw[json::json_pointer(pointer)] = value;
+      return build(raw);
+    };
+    test::TempDir a, b;
+    expect_exact_resume(pipeline, 65, a, b);
+    // The state mattered after the pause: beta moved there (free bits: the clamp held, the
+    // total rate below 2 groups x 3 nats).
+    std::set<double> betas;
+    for (const auto& line : read_metrics(a.path() / "metrics.jsonl")) {
+      if (line["step"].get<std::int64_t>() <= 65) continue;
+      betas.insert(line["beta"].get<double>());
+      if (name == "free_bits") {
+        EXPECT_LT(line["rate"].get<double>(), 6.0) << line.dump();
+      }
+    }
+    if (name != "free_bits") {
+      EXPECT_GT(betas.size(), 2u) << "beta did not move after the pause";
+    }
+  }
+}
+
 // Without a terminal a Progress prints nothing from update() (training prints its own lines per
 // log interval); with log_every(seconds) it prints a full line once that much time has passed and
 // the work has advanced, which is how a long evaluation shows in a sweep's run log. log_every(0):
