@@ -227,11 +227,10 @@ TEST(Exemplar, ExactEvaluationOverManyTilesIsTheParzenWindowAndItsGradients) {
   double dv_want = 0;
   for (std::int64_t r = 0; r < q; ++r) {
     const auto zr = row(z[r].detach());
-    std::vector<double> log_terms(n);
+    std::vector<double> d2(n, 0.0), log_terms(n);  // ‖z − μ_i‖², log N(z; μ_i, σ² I)
     for (std::int64_t i = 0; i < n; ++i) {
-      double d2 = 0;
-      for (std::int64_t j = 0; j < d; ++j) d2 += (zr[j] - exemplars[i][j]) * (zr[j] - exemplars[i][j]);
-      log_terms[i] = -0.5 * d2 / var - 0.5 * d * std::log(2 * M_PI * var);
+      for (std::int64_t j = 0; j < d; ++j) d2[i] += (zr[j] - exemplars[i][j]) * (zr[j] - exemplars[i][j]);
+      log_terms[i] = -0.5 * d2[i] / var - 0.5 * d * std::log(2 * M_PI * var);
     }
     const double top = *std::max_element(log_terms.begin(), log_terms.end());
     double sum = 0;
@@ -240,12 +239,8 @@ TEST(Exemplar, ExactEvaluationOverManyTilesIsTheParzenWindowAndItsGradients) {
     std::vector<double> grad(d, 0.0);
     for (std::int64_t i = 0; i < n; ++i) {
       const double w = std::exp(log_terms[i] - top) / sum;
-      double d2 = 0;
-      for (std::int64_t j = 0; j < d; ++j) {
-        grad[j] += w * (exemplars[i][j] - zr[j]) / var;
-        d2 += (zr[j] - exemplars[i][j]) * (zr[j] - exemplars[i][j]);
-      }
-      dv_want += w * (0.5 * d2 / var - 0.5 * d);
+      for (std::int64_t j = 0; j < d; ++j) grad[j] += w * (exemplars[i][j] - zr[j]) / var;
+      dv_want += w * (0.5 * d2[i] / var - 0.5 * d);
     }
     for (std::int64_t j = 0; j < d; ++j)
       EXPECT_NEAR(dz[r][j].item<double>(), grad[j], 1e-8 * std::max(1.0, std::abs(grad[j]))) << r << "," << j;
